@@ -16,7 +16,10 @@ class StackscriptsError(Exception):
         self.hint = hint
 
     def __str__(self) -> str:
-        return f"{self.message} {self.hint}" if self.hint else self.message
+        if not self.hint:
+            return self.message
+        joiner = " " if self.message.endswith((".", "!", "?", ":")) else ". "
+        return f"{self.message}{joiner}{self.hint}"
 
 
 class BadInput(StackscriptsError):

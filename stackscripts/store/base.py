@@ -112,6 +112,14 @@ class Store(abc.ABC):
     def list_runs(self, server: str | None = None, limit: int = 50) -> list[RunRecord]: ...
 
     @abc.abstractmethod
+    def last_failed_step(self, run_id: str) -> int | None:
+        """Index of the last failed (or interrupted) step of a run, None if no step failed."""
+
+    @abc.abstractmethod
+    def mark_interrupted(self) -> list[str]:
+        """Interrupt running runs whose controller died, freeing their servers; return their ids."""
+
+    @abc.abstractmethod
     def close(self) -> None: ...
 
 

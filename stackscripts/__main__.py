@@ -1,0 +1,3 @@
+from stackscripts.cli.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""Scripts and libraries: parsing, writing, linting, scaffolding. Pure, no network."""

@@ -1,0 +1,130 @@
+"""Libraries: folders of scripts with a namespace; scripts addressed by path or `library/name`."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from ..errors import BadInput, NotFound
+from ..model import Script
+from .scripts import SCRIPT_SUFFIXES, load_script
+
+_NAME_LINE = re.compile(r"^\s*(?:#|//|--)\s?RightScript Name:\s*(.+?)\s*$", re.MULTILINE)
+
+
+class Library:
+    """One folder of scripts. Names are indexed cheaply; scripts are parsed on first use."""
+
+    def __init__(self, root: Path | str, name: str | None = None) -> None:
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise BadInput("library folder not found", file=str(self.root),
+                           hint="Pass an existing folder with --library DIR (or NAME=DIR).")
+        self.name = name or self.root.resolve().name
+        self._index: dict[str, list[Path]] | None = None
+        self._cache: dict[Path, Script] = {}
+
+    @classmethod
+    def parse_spec(cls, spec: str) -> "Library":
+        """`DIR` or `NAME=DIR`."""
+        name, sep, folder = spec.partition("=")
+        return cls(folder, name) if sep else cls(spec)
+
+    def files(self) -> list[Path]:
+        found = []
+        for dirpath, dirnames, filenames in os.walk(self.root):
+            dirnames[:] = sorted(d for d in dirnames if d != "attachments" and not d.startswith("."))
+            for filename in sorted(filenames):
+                if filename.endswith(SCRIPT_SUFFIXES):
+                    found.append(Path(dirpath) / filename)
+        return found
+
+    def index(self) -> dict[str, list[Path]]:
+        """RightScript Name (and file stem) -> files; read with a regex, no YAML."""
+        if self._index is None:
+            index: dict[str, list[Path]] = {}
+            for path in self.files():
+                try:
+                    head = path.read_text("utf-8", errors="replace")[:8192]
+                except OSError:
+                    continue
+                match = _NAME_LINE.search(head)
+                keys = {path.stem, path.name}
+                if match:
+                    keys.add(match.group(1).strip("'\""))
+                for key in keys:
+                    index.setdefault(key, []).append(path)
+            self._index = index
+        return self._index
+
+    def load(self, path: Path) -> Script:
+        path = Path(path)
+        if path not in self._cache:
+            self._cache[path] = load_script(path, self.name)
+        return self._cache[path]
+
+    def find(self, name: str) -> Script | None:
+        paths = self.index().get(name)
+        if not paths:
+            return None
+        unique = sorted(set(paths))
+        if len(unique) > 1:
+            raise BadInput(f"library {self.name}: {len(unique)} scripts are named {name!r}: "
+                           + ", ".join(str(p) for p in unique), hint="Give each script a unique RightScript Name.")
+        return self.load(unique[0])
+
+    def contains(self, path: Path) -> bool:
+        try:
+            path.resolve().relative_to(self.root.resolve())
+            return True
+        except ValueError:
+            return False
+
+
+class Catalog:
+    """Every library in scope; resolves the script references of templates and commands."""
+
+    def __init__(self, libraries: list[Library] | None = None) -> None:
+        self.libraries = list(libraries or [])
+
+    @classmethod
+    def from_specs(cls, specs: list[str] | None) -> "Catalog":
+        specs = list(specs or [])
+        if not specs and os.environ.get("STACKSCRIPTS_LIBRARY"):
+            specs = os.environ["STACKSCRIPTS_LIBRARY"].split(os.pathsep)
+        if not specs and Path("scripts").is_dir():
+            specs = ["scripts"]
+        return cls([Library.parse_spec(s) for s in specs if s])
+
+    def library_of(self, path: Path) -> Library | None:
+        return next((lib for lib in self.libraries if lib.contains(path)), None)
+
+    def load_path(self, path: Path) -> Script:
+        library = self.library_of(path)
+        return library.load(path) if library else load_script(path)
+
+    def resolve(self, ref: str, base: Path | None = None, *, file: str | None = None,
+                line: int | None = None) -> Script:
+        """A path (relative to base), `library/name`, or a name found in exactly one library."""
+        candidate = (base / ref) if base is not None else Path(ref)
+        if candidate.is_file():
+            return self.load_path(candidate)
+        lib_name, sep, script_name = ref.partition("/")
+        if sep:
+            for library in self.libraries:
+                if library.name == lib_name:
+                    found = library.find(script_name)
+                    if found:
+                        return found
+        matches = [s for s in (lib.find(ref) for lib in self.libraries) if s is not None]
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            raise BadInput(f"script {ref!r} is in several libraries: "
+                           + ", ".join(m.ref for m in matches), file=file, line=line,
+                           hint="Write LIBRARY/NAME to pick one.")
+        known = ", ".join(lib.name for lib in self.libraries) or "none"
+        raise NotFound(f"unknown script {ref!r}", file=file, line=line,
+                       hint=f"No file {candidate} exists and no library has that name (libraries: {known}). "
+                            "Write a path relative to the template, or LIBRARY/NAME with --library.")

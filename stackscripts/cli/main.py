@@ -1,0 +1,75 @@
+"""Entry point: a lazy command group (each command module is imported only when used)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from importlib import import_module
+from typing import Any
+
+import click
+
+from .. import __version__
+from ..errors import StackscriptsError
+from .output import fail, wants_json
+
+COMMANDS = {
+    "scripts": ("stackscripts.cli.scripts", "Script libraries: list, show, lint, scaffold."),
+    "templates": ("stackscripts.cli.templates", "ServerTemplates: list, show, validate, inputs, render."),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *COMMANDS])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in COMMANDS:
+            module = import_module(COMMANDS[name][0])
+            return module.command
+        return super().get_command(ctx, name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, help_text) for name, (_, help_text) in sorted(COMMANDS.items())]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="stackscripts")
+def cli() -> None:
+    """Compose shell fragments into ServerTemplates, run them on servers, and record every step."""
+
+
+def main(argv: list[str] | None = None) -> Any:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    as_json = wants_json(argv)
+    command = " ".join(a for a in argv[:2] if not a.startswith("-"))
+    try:
+        return cli.main(args=argv, prog_name="stackscripts", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        sys.stderr.write("stackscripts: interrupted\n")
+        sys.exit(130)
+    except click.ClickException as exc:
+        fail(command, exc, exit_code=2, as_json=as_json, kind="UsageError")
+        if not as_json:
+            sys.stderr.write("Run 'stackscripts --help' (or COMMAND --help) for usage.\n")
+        sys.exit(2)
+    except StackscriptsError as exc:
+        fail(command, exc, exit_code=exc.exit_code, as_json=as_json)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.stderr.write("stackscripts: interrupted\n")
+        sys.exit(130)
+    except Exception as exc:  # the last line of defence: never a traceback unless asked
+        if os.environ.get("STACKSCRIPTS_DEBUG"):
+            raise
+        fail(command, RuntimeError(f"{type(exc).__name__}: {exc} (set STACKSCRIPTS_DEBUG=1 for a traceback)"),
+             exit_code=3, as_json=as_json, kind="InternalError")
+        sys.exit(3)
+
+
+if __name__ == "__main__":
+    main()

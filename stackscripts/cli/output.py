@@ -1,0 +1,90 @@
+"""Output for every command: the versioned JSON envelope, or rich text for people."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+API_VERSION = "stackscripts/v1"
+
+
+def jsonable(obj: Any) -> Any:
+    """Plain JSON data from frozen values, paths, enums and mappings."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj) if f.name != "text"}
+    if isinstance(obj, enum.Enum):
+        return obj.value
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, dict) or hasattr(obj, "items"):
+        return {str(jsonable(k)): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        return [jsonable(v) for v in obj]
+    return obj
+
+
+def envelope(command: str, *, data: Any = None, error: dict | None = None) -> str:
+    doc = {"api_version": API_VERSION, "command": command, "ok": error is None, "data": jsonable(data), "error": error}
+    return json.dumps(doc, indent=2, ensure_ascii=False)
+
+
+def json_option(fn: Callable) -> Callable:
+    return click.option("--json", "as_json", is_flag=True, help="Print a versioned JSON envelope and nothing else.")(fn)
+
+
+def console(stderr: bool = False) -> Any:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+
+
+def table(*columns: str, title: str | None = None) -> Any:
+    from rich.table import Table
+
+    t = Table(title=title, show_edge=False, header_style="bold", pad_edge=False)
+    for column in columns:
+        t.add_column(column, overflow="fold")
+    return t
+
+
+def emit(ctx: click.Context, data: Any, human: Callable[[], None], *, as_json: bool, ok: bool = True) -> None:
+    """Print the result: the envelope with --json, else the human view; exit 1 when not ok."""
+    if as_json:
+        click.echo(envelope(command_name(ctx), data=data,
+                            error=None if ok else {"type": "Failed", "message": "one or more steps failed", "exit_code": 1}))
+    else:
+        human()
+    if not ok:
+        ctx.exit(1)
+
+
+def command_name(ctx: click.Context | None) -> str:
+    parts = []
+    while ctx is not None and ctx.parent is not None:
+        parts.append(ctx.info_name or "")
+        ctx = ctx.parent
+    return " ".join(reversed(parts))
+
+
+def wants_json(argv: list[str]) -> bool:
+    return "--json" in argv
+
+
+def fail(command: str, exc: BaseException, *, exit_code: int, as_json: bool, kind: str | None = None) -> None:
+    """Report an error: one paragraph on stderr, or the envelope on stdout with --json."""
+    message = str(exc)
+    if as_json:
+        error = {"type": kind or type(exc).__name__, "message": message, "exit_code": exit_code}
+        for attr in ("file", "line", "server"):
+            if getattr(exc, attr, None) is not None:
+                error[attr] = getattr(exc, attr)
+        sys.stdout.write(envelope(command, error=error) + "\n")
+    else:
+        prefix = "error" if exit_code != 3 else "internal error"
+        sys.stderr.write(f"stackscripts: {prefix}: {message}\n")

@@ -1,0 +1,158 @@
+"""`stackscripts templates ...`: list, show, validate, inputs, render."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .output import console, emit, json_option, table
+from .scripts import library_option
+
+input_option = click.option("-i", "--input", "inputs", multiple=True, metavar="NAME=VALUE",
+                            help="Override an input (highest precedence), e.g. -i DOCKER_PACKAGE=text:docker.io.")
+
+
+@click.group("templates")
+def command() -> None:
+    """ServerTemplates: list, show, validate, inputs, render."""
+
+
+@command.command("list")
+@click.argument("folder", default="servertemplates")
+@json_option
+@click.pass_context
+def list_(ctx: click.Context, folder: str, as_json: bool) -> None:
+    """Templates in a folder (default ./servertemplates)."""
+    from .. import api
+
+    templates = api.list_templates(folder)
+    data = [{"name": t.name, "file": str(t.path), "sha256": t.sha256,
+             "steps": {p.value: len(s) for p, s in t.phases.items()}} for t in templates]
+
+    def human() -> None:
+        t = table("Name", "File", "Boot", "Operational", "Decommission", "sha256")
+        for item in templates:
+            counts = {p.value: str(len(s)) for p, s in item.phases.items()}
+            t.add_row(item.name, str(item.path), counts.get("Boot", "0"), counts.get("Operational", "0"),
+                      counts.get("Decommission", "0"), item.sha256[:12])
+        console().print(t)
+
+    emit(ctx, data, human, as_json=as_json)
+
+
+@command.command("show")
+@click.argument("template")
+@library_option
+@json_option
+@click.pass_context
+def show(ctx: click.Context, template: str, libraries: tuple[str, ...], as_json: bool) -> None:
+    """Phases with their scripts, input overrides and MultiCloud images."""
+    from .. import api
+
+    resolved = api.validate_template(template, libraries)
+    t = resolved.template
+    phases = {p.value: [{"ref": ref.ref, "name": s.name, "file": str(s.path), "sha256": s.sha256,
+                         "timeout": ref.timeout, "retries": ref.retries} for ref, s in steps]
+              for p, steps in resolved.steps.items()}
+    data = {"name": t.name, "file": str(t.path), "description": t.description, "sha256": t.sha256,
+            "inputs": dict(t.inputs), "phases": phases, "images": t.images, "alerts": t.alerts}
+
+    def human() -> None:
+        out = console()
+        out.print(f"[bold]{t.name}[/]  ({t.path})  sha256 {t.sha256[:12]}")
+        if t.description:
+            out.print(t.description.strip())
+        for phase, steps in phases.items():
+            out.print(f"\n[bold]{phase}[/]")
+            for n, step in enumerate(steps, 1):
+                extra = f"  timeout {step['timeout']:g}s" if step["timeout"] else ""
+                out.print(f"  {n}. {step['name']}  ({step['file']}){extra}", markup=False)
+        for n, image in enumerate(t.images):
+            clouds = ", ".join(f"{s.cloud}{' ' + s.region if s.region else ''}: {s.image}" for s in image.settings)
+            out.print(f"\nimage {image.name}{' (default)' if n == 0 else ''}: {clouds}", markup=False)
+
+    emit(ctx, data, human, as_json=as_json)
+
+
+@command.command("validate")
+@click.argument("templates", nargs=-1, required=True)
+@library_option
+@input_option
+@json_option
+@click.pass_context
+def validate(ctx: click.Context, templates: tuple[str, ...], libraries: tuple[str, ...], inputs: tuple[str, ...],
+             as_json: bool) -> None:
+    """Check templates: YAML, scripts, attachments, inputs (Required, Possible Values). Exit 2 on the first error."""
+    from .. import api
+
+    results = []
+    for path in templates:
+        resolved = api.validate_template(path, libraries, inputs)
+        results.append({"file": path, "name": resolved.template.name, "valid": True,
+                        "steps": sum(len(s) for s in resolved.steps.values())})
+    emit(ctx, results, lambda: [click.echo(f"{r['file']}: valid ({r['name']}, {r['steps']} steps)") for r in results],
+         as_json=as_json)
+
+
+@command.command("inputs")
+@click.argument("template")
+@library_option
+@input_option
+@json_option
+@click.pass_context
+def inputs_(ctx: click.Context, template: str, libraries: tuple[str, ...], inputs: tuple[str, ...], as_json: bool) -> None:
+    """Every input: its resolved value (secrets by reference only) and where it came from."""
+    from .. import api
+    from ..inputs.materialize import masked
+
+    resolved = api.template_inputs(template, inputs, libraries)
+    shown = masked(resolved)
+    data = [{"name": r.name, "value": shown[r.name], "source": r.source, "secret": r.secret,
+             "required": bool(r.spec and r.spec.required), "type": r.spec.input_type if r.spec else "single"}
+            for r in resolved]
+
+    def human() -> None:
+        t = table("Input", "Value", "Source", "Required")
+        for row in data:
+            t.add_row(row["name"], row["value"] + ("  (secret)" if row["secret"] else ""), row["source"],
+                      "yes" if row["required"] else "")
+        console().print(t)
+
+    emit(ctx, data, human, as_json=as_json)
+
+
+@command.command("render")
+@click.argument("template")
+@click.option("--phase", default="boot", show_default=True, help="boot, operational or decommission.")
+@click.option("-o", "--output", "out_dir", metavar="DIR", help="Write one runnable bundle per step into DIR.")
+@click.option("--cloud-init", is_flag=True, help="Print the boot sequence as cloud-init user-data.")
+@click.option("--include-secrets", is_flag=True, help="Embed cred: values (they are left out otherwise).")
+@library_option
+@input_option
+@json_option
+@click.pass_context
+def render(ctx: click.Context, template: str, phase: str, out_dir: str | None, cloud_init: bool,
+           include_secrets: bool, libraries: tuple[str, ...], inputs: tuple[str, ...], as_json: bool) -> None:
+    """The exact scripts that would run: bundles (-o DIR), cloud-init user-data, or a listing."""
+    from .. import api
+
+    if cloud_init:
+        user_data = api.render_user_data(template, inputs, libraries, include_secrets=include_secrets)
+        emit(ctx, {"user_data": user_data}, lambda: sys.stdout.write(user_data), as_json=as_json)
+        return
+    if out_dir:
+        bundles = api.render_bundles(template, out_dir, phase, inputs, libraries, include_secrets=include_secrets)
+        data = {"phase": phase, "bundles": [str(b) for b in bundles]}
+        emit(ctx, data, lambda: [click.echo(f"{b}/run.sh") for b in bundles], as_json=as_json)
+        return
+    plan = api.plan(template, phase, inputs, libraries)
+    data = {"phase": plan.phase.value, "steps": [{"index": s.index, "name": s.name, "file": str(s.script.path),
+                                                  "sha256": s.script.sha256} for s in plan.steps]}
+
+    def human() -> None:
+        for s in plan.steps:
+            click.echo(f"--- step {s.index + 1}: {s.name} ({s.script.path})")
+            click.echo(s.script.text, nl=not s.script.text.endswith("\n"))
+
+    emit(ctx, data, human, as_json=as_json)

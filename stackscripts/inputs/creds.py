@@ -1,0 +1,157 @@
+"""Credential backends for cred: inputs: environment, a 0600 file, AWS SSM and Secrets Manager."""
+
+from __future__ import annotations
+
+import abc
+import os
+import re
+import stat
+from pathlib import Path
+
+from ..errors import BadInput
+from ..registry import Registry
+
+
+class CredentialBackend(abc.ABC):
+    name = ""
+
+    @abc.abstractmethod
+    def get(self, cred: str) -> str | None:
+        """The secret, or None when this backend does not have it."""
+
+    def where(self, cred: str) -> str:
+        return self.name
+
+
+credential_backends: Registry[CredentialBackend] = Registry("credential backend")
+
+
+def env_name(cred: str) -> str:
+    return "STACKSCRIPTS_CRED_" + re.sub(r"[^A-Za-z0-9]", "_", cred).upper()
+
+
+@credential_backends.decorator("env")
+class EnvBackend(CredentialBackend):
+    name = "env"
+
+    def get(self, cred: str) -> str | None:
+        return os.environ.get(env_name(cred))
+
+    def where(self, cred: str) -> str:
+        return f"${env_name(cred)}"
+
+
+def default_credentials_file() -> Path:
+    if os.environ.get("STACKSCRIPTS_CREDENTIALS"):
+        return Path(os.environ["STACKSCRIPTS_CREDENTIALS"])
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config")
+    return Path(base) / "stackscripts" / "credentials.yaml"
+
+
+@credential_backends.decorator("file")
+class FileBackend(CredentialBackend):
+    """A YAML map NAME: value in a file only its owner may read (0600)."""
+
+    name = "file"
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or default_credentials_file()
+        self._data: dict[str, str] | None = None
+
+    def _load(self) -> dict[str, str]:
+        if self._data is None:
+            self._data = {}
+            if self.path.exists():
+                mode = stat.S_IMODE(self.path.stat().st_mode)
+                if mode & 0o077:
+                    raise BadInput(f"credentials file is readable by others (mode {mode:04o})", file=str(self.path),
+                                   hint=f"Run 'chmod 600 {self.path}'.")
+                from .. import yamlsrc
+
+                data = yamlsrc.load(self.path.read_text("utf-8"), str(self.path)) or {}
+                if not isinstance(data, dict):
+                    raise BadInput("credentials file must map names to values", file=str(self.path), line=1,
+                                   hint="Write lines like 'REGISTRY_PASSWORD: s3cret'.")
+                self._data = {str(k): str(v) for k, v in data.items()}
+        return self._data
+
+    def get(self, cred: str) -> str | None:
+        return self._load().get(cred)
+
+    def where(self, cred: str) -> str:
+        return str(self.path)
+
+
+class _AwsBackend(CredentialBackend):
+    prefix_env = ""
+
+    def __init__(self) -> None:
+        self.prefix = os.environ.get(self.prefix_env, "/stackscripts/")
+        self._client = None
+
+    def client(self):  # type: ignore[no-untyped-def]
+        if self._client is None:
+            from .. import aws
+
+            self._client = aws.client(self.service)
+        return self._client
+
+    service = ""
+
+    def where(self, cred: str) -> str:
+        return f"{self.name} {self.prefix}{cred}"
+
+
+@credential_backends.decorator("ssm")
+class SSMBackend(_AwsBackend):
+    name, service, prefix_env = "ssm", "ssm", "STACKSCRIPTS_SSM_PREFIX"
+
+    def get(self, cred: str) -> str | None:
+        from .. import aws
+
+        try:
+            result = aws.call("SSM GetParameter", self.client().get_parameter,
+                              Name=self.prefix + cred, WithDecryption=True)
+        except Exception as exc:
+            if aws.error_code(exc) == "ParameterNotFound":
+                return None
+            raise
+        return result["Parameter"]["Value"]
+
+
+@credential_backends.decorator("secretsmanager")
+class SecretsManagerBackend(_AwsBackend):
+    name, service, prefix_env = "secretsmanager", "secretsmanager", "STACKSCRIPTS_SECRETS_PREFIX"
+
+    def get(self, cred: str) -> str | None:
+        from .. import aws
+
+        try:
+            result = aws.call("Secrets Manager GetSecretValue", self.client().get_secret_value,
+                              SecretId=self.prefix + cred)
+        except Exception as exc:
+            if aws.error_code(exc) == "ResourceNotFoundException":
+                return None
+            raise
+        return result.get("SecretString", "")
+
+
+class Credentials:
+    """Looks a credential up in each configured backend in turn (STACKSCRIPTS_CRED_BACKENDS)."""
+
+    def __init__(self, backends: list[CredentialBackend] | None = None) -> None:
+        if backends is None:
+            names = os.environ.get("STACKSCRIPTS_CRED_BACKENDS", "env,file").split(",")
+            backends = [credential_backends.get(n.strip())() for n in names if n.strip()]
+        self.backends = backends
+
+    def get(self, cred: str, *, input_name: str | None = None) -> str:
+        for backend in self.backends:
+            value = backend.get(cred)
+            if value is not None:
+                return value
+        looked = "; ".join(b.where(cred) for b in self.backends) or "no backend configured"
+        label = f"input {input_name}: " if input_name else ""
+        raise BadInput(f"{label}credential {cred!r} not found (looked in: {looked})",
+                       hint=f"Set {env_name(cred)}, add it to {default_credentials_file()} (mode 0600), "
+                            "or enable ssm/secretsmanager with STACKSCRIPTS_CRED_BACKENDS.")

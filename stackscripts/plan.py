@@ -1,0 +1,73 @@
+"""Build a plan: a template phase with its scripts resolved and each step's inputs resolved."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+from .catalog.library import Catalog
+from .catalog.scripts import missing_attachments
+from .errors import BadInput
+from .inputs.resolve import Layer, resolve
+from .model import Phase, Plan, PlannedStep, ResolvedInput, Script, ScriptRef, Template
+
+
+@dataclass(frozen=True)
+class ResolvedTemplate:
+    """A template with every script reference resolved to a Script, in phase order."""
+
+    template: Template
+    steps: dict[Phase, tuple[tuple[ScriptRef, Script], ...]]
+
+    def scripts(self) -> list[Script]:
+        seen: dict[str, Script] = {}
+        for phase in Phase:
+            for _, script in self.steps.get(phase, ()):
+                seen.setdefault(str(script.path), script)
+        return list(seen.values())
+
+
+def resolve_template(template: Template, catalog: Catalog) -> ResolvedTemplate:
+    """Find every script; an unknown script or a missing attachment is an error naming the line."""
+    base = template.path.parent
+    steps: dict[Phase, tuple[tuple[ScriptRef, Script], ...]] = {}
+    for phase in Phase:
+        resolved = []
+        for ref in template.steps(phase):
+            script = catalog.resolve(ref.ref, base, file=str(template.path), line=ref.line)
+            missing = missing_attachments(script)
+            if missing:
+                raise BadInput(f"script {script.name!r} lists attachment {missing[0]!r}, which does not exist",
+                               file=str(script.path), hint=f"Add {script.attach_dir / missing[0]} or remove it from Attachments.")
+            resolved.append((ref, script))
+        steps[phase] = tuple(resolved)
+    return ResolvedTemplate(template, steps)
+
+
+def template_layer(template: Template) -> Layer:
+    return Layer.from_raw("template", dict(template.inputs), file=str(template.path), lines=template.input_lines)
+
+
+def resolve_inputs(resolved: ResolvedTemplate, layers: Sequence[Layer] = ()) -> dict[str, ResolvedInput]:
+    """Every input of every phase, with the template's own overrides as the first layer."""
+    return resolve(resolved.scripts(), [template_layer(resolved.template), *layers])
+
+
+def build_plan(resolved: ResolvedTemplate, phase: Phase, layers: Sequence[Layer] = (),
+               server: str | None = None, only: str | None = None) -> Plan:
+    """The steps of one phase; `only` picks one script by name, file stem or ref (operational runs)."""
+    inputs = resolve_inputs(resolved, layers)
+    entries = resolved.steps.get(phase, ())
+    if only is not None:
+        entries = tuple(e for e in entries if only in (e[1].name, e[1].path.stem, e[1].path.name, e[0].ref))
+        if not entries:
+            names = ", ".join(s.path.stem for _, s in resolved.steps.get(phase, ())) or "none"
+            raise BadInput(f"template {resolved.template.name!r} has no {phase.value} script {only!r}",
+                           file=str(resolved.template.path), hint=f"{phase.value} scripts: {names}.")
+    steps = tuple(
+        PlannedStep(index=i, phase=phase, script=script,
+                    inputs=tuple(inputs[spec.name] for spec in script.inputs),
+                    timeout=ref.timeout, retries=ref.retries)
+        for i, (ref, script) in enumerate(entries)
+    )
+    return Plan(template=resolved.template, phase=phase, steps=steps, server=server)

@@ -1,0 +1,61 @@
+"""A boot plan as cloud-init user-data that records each step's output and exit code on the instance."""
+
+from __future__ import annotations
+
+import base64
+import shlex
+from typing import Mapping
+
+import yaml
+
+from ..model import Plan
+from .bundle import bundle_dirname, bundle_files
+
+ROOT = "/var/lib/stackscripts/cloud-init"
+LOG_DIR = "/var/log/stackscripts"
+
+RUNNER_HEAD = """#!/bin/bash
+# Runs the boot steps in order, recording each step's output, exit code and timing
+# under {log}; stops at the first failing step (the server is then stranded).
+set -u
+mkdir -p {log} && chmod 700 {log}
+printf 'step\\tname\\tstarted\\tended\\texit_code\\n' > {log}/steps.tsv
+step() {{
+  local dir="{root}/steps/$1" started rc
+  started=$(date +%s.%N)
+  bash "$dir/run.sh" > "{log}/$1.stdout" 2> "{log}/$1.stderr"
+  rc=$?
+  printf '%s\\t%s\\t%s\\t%s\\t%s\\n' "$1" "$2" "$started" "$(date +%s.%N)" "$rc" >> {log}/steps.tsv
+  rm -rf "$dir"
+  if [ "$rc" -ne 0 ]; then echo stranded > {log}/state; exit "$rc"; fi
+}}
+""".format(root=ROOT, log=LOG_DIR)
+
+
+def runner_text(plan: Plan) -> str:
+    lines = [RUNNER_HEAD]
+    for step in plan.steps:
+        lines.append(f"step {shlex.quote(bundle_dirname(step))} {shlex.quote(step.script.name)}\n")
+    lines.append(f"echo operational > {LOG_DIR}/state\n")
+    return "".join(lines)
+
+
+def render_cloud_init(plan: Plan, envs: Mapping[int, Mapping[str, str]]) -> str:
+    """envs maps a step index to its environment; files land 0600/0700 and the runner runs once."""
+    files = []
+    for step in plan.steps:
+        base = f"{ROOT}/steps/{bundle_dirname(step)}"
+        for rel, (mode, data) in bundle_files(step, envs[step.index]).items():
+            files.append({
+                "path": f"{base}/{rel}",
+                "permissions": f"{mode:04o}",
+                "owner": "root:root",
+                "encoding": "b64",
+                "content": base64.b64encode(data).decode("ascii"),
+            })
+    files.append({"path": f"{ROOT}/runner.sh", "permissions": "0700", "owner": "root:root",
+                  "content": runner_text(plan)})
+    doc = {"write_files": files, "runcmd": [["bash", f"{ROOT}/runner.sh"]]}
+    header = (f"#cloud-config\n# ServerTemplate: {plan.template.name} ({plan.phase.value}, "
+              f"{len(plan.steps)} steps), rendered by stackscripts\n")
+    return header + yaml.safe_dump(doc, sort_keys=False, width=1000)

@@ -1,0 +1,180 @@
+"""ServerTemplate YAML (right_st keys plus the Settings extension), loaded strictly with file:line errors."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from . import yamlsrc
+from .errors import BadInput
+from .inputs.values import check_name, parse_value
+from .model import CloudSettings, MultiCloudImage, Phase, ScriptRef, Template, VolumeSpec
+
+TOP_KEYS = ("Name", "Description", "Inputs", "RightScripts", "MultiCloudImages", "Alerts")
+STEP_KEYS = ("Script", "Name", "Revision", "Publisher", "Timeout", "Retries")
+IMAGE_KEYS = ("Name", "Revision", "Description", "Publisher", "Settings", "Tags")
+SETTING_KEYS = ("Cloud", "Image", "Instance Type", "SSH User", "Volumes", "User Data", "Datacenter")
+VOLUME_KEYS = ("Name", "Size", "Device", "Ephemeral")
+
+
+def _bad(message: str, file: str, container: Any, key: Any = None, hint: str | None = None) -> BadInput:
+    return BadInput(message, file=file, line=yamlsrc.line_of(container, key), hint=hint)
+
+
+def _check_keys(data: dict, allowed: tuple[str, ...], file: str, what: str) -> None:
+    for key in data:
+        if key not in allowed:
+            raise _bad(f"{what}: unknown key {key!r}", file, data, key, "Allowed keys: " + ", ".join(allowed) + ".")
+
+
+def load_template(path: Path | str) -> Template:
+    path = Path(path)
+    file = str(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise BadInput("no such template file", file=file, hint="Check the path (templates live in servertemplates/).") from None
+    except IsADirectoryError:
+        raise BadInput("is a folder, not a template", file=file, hint="Name a .yaml file.") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadInput("the template is not UTF-8 text", file=file, hint="Save it as UTF-8.") from None
+    data = yamlsrc.load(text, file)
+    if not isinstance(data, dict):
+        raise BadInput("a ServerTemplate must be a YAML mapping", file=file, line=1,
+                       hint="Start with 'Name: My Template' and 'RightScripts:'.")
+    _check_keys(data, TOP_KEYS, file, "ServerTemplate")
+    name = data.get("Name")
+    if not isinstance(name, str) or not name.strip():
+        raise _bad("missing 'Name'", file, data, "Name", "Add 'Name: My Template' at the top.")
+    description = data.get("Description")
+    if description is not None and not isinstance(description, str):
+        raise _bad("'Description' must be text", file, data, "Description", "Quote it.")
+    inputs, input_lines = _inputs(data.get("Inputs"), file, data)
+    return Template(
+        name=name.strip(), path=path, description=description, inputs=inputs, input_lines=input_lines,
+        phases=_phases(data.get("RightScripts"), file, data), images=_images(data.get("MultiCloudImages"), file, data),
+        alerts=tuple(_alerts(data.get("Alerts"), file, data)), sha256=hashlib.sha256(raw).hexdigest(),
+    )
+
+
+def _inputs(raw: Any, file: str, parent: dict) -> tuple[dict[str, str], dict[str, int]]:
+    if raw is None:
+        return {}, {}
+    if not isinstance(raw, dict):
+        raise _bad("'Inputs' must map input names to values", file, parent, "Inputs",
+                   "Write 'Inputs:' then lines like '  DOCKER_PACKAGE: text:docker.io'.")
+    lines = {}
+    for name, value in raw.items():
+        line = yamlsrc.line_of(raw, name)
+        check_name(name, file=file, line=line)
+        parse_value(value, file=file, line=line, name=name)
+        lines[name] = line
+    return dict(raw), lines
+
+
+def _phases(raw: Any, file: str, parent: dict) -> dict[Phase, tuple[ScriptRef, ...]]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise _bad("'RightScripts' must map phases to lists of scripts", file, parent, "RightScripts",
+                   "Write 'RightScripts:' with 'Boot:', 'Operational:' and 'Decommission:' lists.")
+    phases: dict[Phase, tuple[ScriptRef, ...]] = {}
+    for key, entries in raw.items():
+        if key not in ("Boot", "Operational", "Decommission"):
+            raise _bad(f"unknown phase {key!r}", file, raw, key, "Phases are Boot, Operational and Decommission.")
+        if entries is None:
+            entries = []
+        if not isinstance(entries, list):
+            raise _bad(f"phase {key} must be a list of scripts", file, raw, key, "Write '- ../scripts/name.sh' items.")
+        phases[Phase(key)] = tuple(_step(entry, file, entries, i) for i, entry in enumerate(entries))
+    return phases
+
+
+def _step(entry: Any, file: str, parent: list, index: int) -> ScriptRef:
+    line = yamlsrc.line_of(parent, index)
+    if isinstance(entry, str) and entry.strip():
+        return ScriptRef(ref=entry.strip(), line=line)
+    if not isinstance(entry, dict):
+        raise BadInput(f"invalid script entry {entry!r}", file=file, line=line,
+                       hint="Write a path ('- ../scripts/x.sh'), or a map with Script (or Name) and optional Timeout, Retries.")
+    _check_keys(entry, STEP_KEYS, file, "script entry")
+    ref = entry.get("Script") or entry.get("Name")
+    if not isinstance(ref, str) or not ref.strip():
+        raise BadInput("script entry without Script or Name", file=file, line=line,
+                       hint="Add 'Script: ../scripts/x.sh' or 'Name: Install Docker'.")
+    timeout = entry.get("Timeout")
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0):
+        raise _bad(f"Timeout must be a positive number of seconds, not {timeout!r}", file, entry, "Timeout",
+                   "Write 'Timeout: 600'.")
+    retries = entry.get("Retries", 0)
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise _bad(f"Retries must be a whole number >= 0, not {retries!r}", file, entry, "Retries", "Write 'Retries: 2'.")
+    revision = entry.get("Revision")
+    return ScriptRef(ref=ref.strip(), line=line, revision=None if revision is None else str(revision),
+                     timeout=float(timeout) if timeout else None, retries=retries)
+
+
+def _images(raw: Any, file: str, parent: dict) -> tuple[MultiCloudImage, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise _bad("'MultiCloudImages' must be a list", file, parent, "MultiCloudImages",
+                   "Write '- Name: Debian 12' items; the first is the default.")
+    images = []
+    for index, item in enumerate(raw):
+        if not isinstance(item, dict) or not isinstance(item.get("Name"), str):
+            raise BadInput("a MultiCloud image needs a Name", file=file, line=yamlsrc.line_of(raw, index),
+                           hint="Write '- Name: Debian 12'.")
+        _check_keys(item, IMAGE_KEYS, file, "MultiCloud image")
+        settings = item.get("Settings") or []
+        if not isinstance(settings, list):
+            raise _bad("'Settings' must be a list of clouds", file, item, "Settings", "Write '- Cloud: local' items.")
+        images.append(MultiCloudImage(
+            name=item["Name"], description=item.get("Description"),
+            revision=None if item.get("Revision") is None else str(item["Revision"]),
+            settings=tuple(_setting(s, file, settings, i) for i, s in enumerate(settings)),
+        ))
+    return tuple(images)
+
+
+def _setting(raw: Any, file: str, parent: list, index: int) -> CloudSettings:
+    if not isinstance(raw, dict):
+        raise BadInput("a cloud setting must be a mapping", file=file, line=yamlsrc.line_of(parent, index),
+                       hint="Write '- Cloud: local' with Image, Instance Type, SSH User, Volumes.")
+    _check_keys(raw, SETTING_KEYS, file, "cloud setting")
+    for key in ("Cloud", "Image"):
+        if not isinstance(raw.get(key), str) or not raw[key].strip():
+            raise _bad(f"cloud setting without {key}", file, raw, key if key in raw else None,
+                       f"Add '{key}: ...' (e.g. Cloud: local, Image: stackscripts/debian:bookworm).")
+    provider, _, region = raw["Cloud"].strip().partition(" ")
+    volumes = raw.get("Volumes") or []
+    if not isinstance(volumes, list):
+        raise _bad("'Volumes' must be a list", file, raw, "Volumes", "Write '- {Name: data, Size: 10}' items.")
+    return CloudSettings(
+        cloud=provider.lower(), region=region.strip() or None, image=raw["Image"].strip(),
+        instance_type=raw.get("Instance Type"), ssh_user=str(raw.get("SSH User") or "root"),
+        volumes=tuple(_volume(v, file, volumes, i) for i, v in enumerate(volumes)),
+    )
+
+
+def _volume(raw: Any, file: str, parent: list, index: int) -> VolumeSpec:
+    line = yamlsrc.line_of(parent, index)
+    if not isinstance(raw, dict):
+        raise BadInput("a volume must be a mapping", file=file, line=line, hint="Write '- {Name: data, Size: 10}'.")
+    _check_keys(raw, VOLUME_KEYS, file, "volume")
+    size = raw.get("Size")
+    if not isinstance(raw.get("Name"), str) or isinstance(size, bool) or not isinstance(size, int) or size <= 0:
+        raise BadInput("a volume needs a Name and a Size in GB (a whole number > 0)", file=file, line=line,
+                       hint="Write '- {Name: data, Size: 10, Device: /dev/xvdb}'.")
+    return VolumeSpec(name=raw["Name"], size_gb=size, device=raw.get("Device"), ephemeral=bool(raw.get("Ephemeral", True)))
+
+
+def _alerts(raw: Any, file: str, parent: dict) -> list[dict]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list) or not all(isinstance(a, dict) for a in raw):
+        raise _bad("'Alerts' must be a list of alert specs", file, parent, "Alerts", "Write 'Alerts: []' if there are none.")
+    return [dict(a) for a in raw]

@@ -1,0 +1,110 @@
+"""Drive one exec channel: send its stdin, stream stdout/stderr as they arrive, collect the exit code.
+
+Works on any object with paramiko Channel's methods; this module imports no SSH library.
+"""
+
+from __future__ import annotations
+
+import select
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Protocol
+
+from .base import OutputCallback
+
+CHUNK = 65536
+POLL = 1.0  # seconds between liveness checks while the channel is quiet
+
+
+class ChannelLike(Protocol):
+    closed: bool
+    eof_received: bool
+    status_event: threading.Event
+
+    def fileno(self) -> int: ...
+    def recv(self, nbytes: int) -> bytes: ...
+    def recv_stderr(self, nbytes: int) -> bytes: ...
+    def recv_ready(self) -> bool: ...
+    def recv_stderr_ready(self) -> bool: ...
+    def exit_status_ready(self) -> bool: ...
+    def recv_exit_status(self) -> int: ...
+    def sendall(self, data: bytes) -> None: ...
+    def close(self) -> None: ...
+
+
+@dataclass
+class Outcome:
+    """How a channel ended: exit_code is None when no exit status arrived."""
+
+    exit_code: int | None
+    stdout: bytes
+    stderr: bytes
+    lost: bool = False  # the connection went away
+    gave_up: bool = False  # the deadline passed and the channel was closed
+
+
+def pump(
+    channel: Any,
+    *,
+    stdin: bytes = b"",
+    deadline: float | None = None,
+    on_output: OutputCallback | None = None,
+    alive: Callable[[], bool] = lambda: True,
+) -> Outcome:
+    """Send stdin (without closing it), then read until the channel closes, dies or times out."""
+    chan: ChannelLike = channel
+    out, err = bytearray(), bytearray()
+    try:
+        if stdin:
+            chan.sendall(stdin)
+        while True:
+            got = _drain(chan, out, err, on_output)
+            if chan.closed or (chan.eof_received and chan.exit_status_ready()):
+                _drain(chan, out, err, on_output)
+                break
+            if not alive():
+                return Outcome(None, bytes(out), bytes(err), lost=True)
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
+                chan.close()
+                return Outcome(None, bytes(out), bytes(err), gave_up=True)
+            if not got:
+                wait = POLL if deadline is None else min(POLL, max(deadline - now, 0.0))
+                if chan.eof_received:  # no more output: the fd stays readable, wait for the status
+                    chan.status_event.wait(wait)
+                else:
+                    select.select([chan], [], [], wait)
+    except (OSError, EOFError):
+        return Outcome(None, bytes(out), bytes(err), lost=True)
+    if not chan.exit_status_ready():
+        return Outcome(None, bytes(out), bytes(err), lost=_died(alive))
+    return Outcome(chan.recv_exit_status(), bytes(out), bytes(err))
+
+
+def _died(alive: Callable[[], bool], grace: float = 0.5) -> bool:
+    """Whether the connection is gone; a dying transport closes its channels just before it says so."""
+    end = time.monotonic() + grace
+    while alive():
+        if time.monotonic() >= end:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def _drain(chan: ChannelLike, out: bytearray, err: bytearray, on_output: OutputCallback | None) -> bool:
+    """Read whatever is buffered on both streams; True if anything came."""
+    got = False
+    for ready, read, sink, name in (
+        (chan.recv_ready, chan.recv, out, "stdout"),
+        (chan.recv_stderr_ready, chan.recv_stderr, err, "stderr"),
+    ):
+        while ready():
+            data = read(CHUNK)
+            if not data:
+                break
+            got = True
+            sink += data
+            if on_output is not None:
+                on_output(name, data)
+    return got

@@ -1,0 +1,101 @@
+"""What travels to the server for one step: the bundle as a tar stream and one fixed shell command.
+
+The command holds no user value: only fixed text, the tar stream's length and the timeout.
+Secrets (the bundle's `env` file) travel inside the tar stream on stdin, never on a command line.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import stat
+import tarfile
+from pathlib import Path
+
+from ..errors import BadInput
+
+RUN_DIR_PREFIX = "/tmp/stackscripts."
+KILL_AFTER = 5  # seconds between SIGTERM and SIGKILL when a step times out or its connection drops
+SECRET_FILES = frozenset({"env"})  # always 0600 on the server
+
+# Runs under the login shell (any POSIX sh). Steps:
+#  1. make a private run directory (umask 077, mktemp -d => 0700) and remove it on any exit;
+#  2. read exactly {size} bytes of stdin (the tar stream) and unpack it there, modes kept;
+#  3. run the wrapper under `timeout` (its own process group, so a timeout kills every process
+#     of the step) with stdin from /dev/null;
+#  4. a watchdog keeps reading the rest of stdin: sshd closes it when the connection drops or
+#     the client gives up, and the watchdog then stops the step (SIGTERM, SIGKILL 5 s later);
+#  5. exit with the wrapper's exit code (124 or 137 when `timeout` stopped it).
+_SCRIPT = """\
+umask 077
+d=$(mktemp -d {prefix}XXXXXX) || exit 125
+p=
+trap 'rm -rf "$d"' EXIT
+trap 'if [ -n "$p" ]; then kill -TERM "$p" 2>/dev/null; wait "$p"; fi; exit 143' HUP INT TERM
+head -c {size} | tar -x -p -o -f - -C "$d" || exit 125
+cd "$d" || exit 125
+exec 3<&0
+timeout -k {kill_after} {seconds} bash "$d/run.sh" </dev/null 3<&- &
+p=$!
+{{ cat <&3; kill -TERM $$; }} </dev/null >/dev/null 2>&1 &
+w=$!
+exec 3<&-
+wait "$p"
+rc=$?
+p=
+kill "$w" 2>/dev/null
+exit "$rc"
+"""
+
+
+def format_seconds(seconds: float) -> str:
+    """Seconds as short decimal text: 30 -> "30", 0.5 -> "0.5" (never exponent notation)."""
+    text = f"{seconds:.3f}".rstrip("0").rstrip(".")
+    return text or "0"
+
+
+def bundle_command(tar_size: int, timeout: float | None) -> str:
+    """The one remote command that unpacks, runs and removes a step bundle."""
+    if timeout is not None and timeout <= 0:
+        raise ValueError("timeout must be positive")
+    seconds = "0" if timeout is None else format_seconds(max(timeout, 0.001))  # 0 = no limit
+    return _SCRIPT.format(prefix=RUN_DIR_PREFIX, size=int(tar_size), kill_after=KILL_AFTER, seconds=seconds)
+
+
+def command_with_timeout(command: str, timeout: float | None) -> str:
+    """A fixed probe command, bounded by `timeout` (killing its whole process group) if given."""
+    if timeout is None:
+        return command
+    quoted = "'" + command.replace("'", "'\"'\"'") + "'"
+    return f"timeout -k {KILL_AFTER} {format_seconds(max(timeout, 0.001))} sh -c {quoted} </dev/null"
+
+
+def build_bundle_tar(bundle_dir: Path) -> bytes:
+    """Pack a step bundle into an in-memory tar stream: relative names, modes kept, env 0600."""
+    bundle_dir = Path(bundle_dir)
+    if not (bundle_dir / "run.sh").is_file():
+        raise BadInput(f"{bundle_dir}: not a step bundle (no run.sh)")
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for path in _walk(bundle_dir):
+            name = path.relative_to(bundle_dir).as_posix()
+            info = tar.gettarinfo(str(path), arcname=name)
+            info.uid = info.gid = 0
+            info.uname = info.gname = ""
+            info.mode = 0o600 if name in SECRET_FILES else stat.S_IMODE(info.mode)
+            if info.isfile():
+                with open(path, "rb") as f:
+                    tar.addfile(info, f)
+            else:
+                tar.addfile(info)
+    return buffer.getvalue()
+
+
+def _walk(root: Path) -> list[Path]:
+    """Every entry under root (not root itself), parents before children, in a stable order."""
+    found: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        base = Path(dirpath)
+        found.extend(base / n for n in sorted(dirnames + filenames))
+    return found
