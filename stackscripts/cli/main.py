@@ -16,6 +16,13 @@ from .output import fail, wants_json
 COMMANDS = {
     "scripts": ("stackscripts.cli.scripts", "Script libraries: list, show, lint, scaffold."),
     "templates": ("stackscripts.cli.templates", "ServerTemplates: list, show, validate, inputs, render."),
+    "servers": ("stackscripts.cli.servers", "Servers: add existing hosts, list, show, remove, forget-key."),
+    "boot": ("stackscripts.cli.boot", "Run a template's boot sequence on a server, live."),
+    "run": ("stackscripts.cli.run", "Run an operational script on an operational server."),
+    "resume": ("stackscripts.cli.resume", "Continue a stranded boot from the failed step."),
+    "decommission": ("stackscripts.cli.decommission", "Run a server's decommission scripts."),
+    "fleet": ("stackscripts.cli.fleet", "Boot many servers at once."),
+    "runs": ("stackscripts.cli.runs", "Recorded runs: list, show, log."),
 }
 
 

@@ -41,7 +41,9 @@ def json_option(fn: Callable) -> Callable:
 def console(stderr: bool = False) -> Any:
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+    stream = sys.stderr if stderr else sys.stdout
+    width = None if stream.isatty() else 200  # pipes and logs get full lines, not folded cells
+    return Console(stderr=stderr, highlight=False, soft_wrap=False, width=width)
 
 
 def table(*columns: str, title: str | None = None) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from typing import Any
 
 from ..errors import BadInput, NotFound
 from . import rows
@@ -16,8 +17,9 @@ def resolve_run(conn: sqlite3.Connection, run_id: str) -> sqlite3.Row:
     prefixes = (run_id,) if run_id.startswith("r-") else (run_id, f"r-{run_id}")
     for prefix in prefixes:
         # A range on the primary key: uses the index, and is exact (LIKE would ignore case).
-        found = conn.execute("SELECT * FROM runs WHERE id >= ? AND id < ? ORDER BY id LIMIT 6",
-                             (prefix, prefix + "\U0010ffff")).fetchall()
+        found: list[sqlite3.Row] = conn.execute(
+            "SELECT * FROM runs WHERE id >= ? AND id < ? ORDER BY id LIMIT 6",
+            (prefix, prefix + "\U0010ffff")).fetchall()
         exact = [row for row in found if row["id"] == prefix]
         if exact or len(found) == 1:
             return (exact or found)[0]
@@ -41,9 +43,10 @@ def load_run(conn: sqlite3.Connection, run: sqlite3.Row) -> RunRecord:
 
 def recent_runs(conn: sqlite3.Connection, server: str | None, limit: int | None) -> list[RunRecord]:
     """Newest first, with steps but without their output."""
-    where, params = ("WHERE server = ?", (server,)) if server is not None else ("", ())
+    where = "WHERE server = ?" if server is not None else ""
     select = f"SELECT * FROM runs {where} ORDER BY started DESC, id DESC LIMIT ?"
-    params = (*params, limit if limit and limit > 0 else -1)
+    params: list[Any] = [server] if server is not None else []
+    params.append(limit if limit and limit > 0 else -1)
     found = conn.execute(select, params).fetchall()
     steps: dict[str, list[StepRecord]] = {row["id"]: [] for row in found}
     if found:
@@ -57,4 +60,4 @@ def recent_runs(conn: sqlite3.Connection, server: str | None, limit: int | None)
 def last_failed_step(conn: sqlite3.Connection, run_id: str) -> int | None:
     row = conn.execute("SELECT MAX(idx) FROM steps WHERE run_id = ? AND "
                        "(error IS NOT NULL OR COALESCE(exit_code, 0) != 0)", (run_id,)).fetchone()
-    return row[0]
+    return None if row[0] is None else int(row[0])

@@ -14,10 +14,9 @@ from ..errors import BadInput, Conflict, NotFound, StackscriptsError
 from ..model import RunState
 from . import queries, rows
 from .base import RunRecord, ServerRecord, Store
-from .connect import default_db_path, open_connection
-from .liveness import Controller
-from .locking import check_lock, dead_runs, interrupt
+from .liveness import Controller, check_lock, dead_runs, interrupt
 from .outbuf import Chunk, OutputBuffer
+from .schema import default_db_path, open_connection
 
 __all__ = ["SQLiteStore", "default_db_path"]
 
@@ -184,7 +183,8 @@ class SQLiteStore(Store):
         return run_id
 
     def _running(self, conn: sqlite3.Connection, run_id: str) -> sqlite3.Row:
-        row = conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+        row: sqlite3.Row | None = conn.execute("SELECT * FROM runs WHERE id = ?",
+                                               (run_id,)).fetchone()
         if row is None:
             raise NotFound(f"unknown run {run_id!r}")
         if row["state"] != RunState.RUNNING.value:
@@ -239,7 +239,7 @@ class SQLiteStore(Store):
             text = text.decode("utf-8", "replace")
         if not text:
             return
-        if (run_id, index) not in self._open_steps:
+        if (run_id, index) not in self._open_steps or self._closed:
             raise Conflict(f"step {index} of run {run_id} is not open in this store")
         self._buffer.add(run_id, index, stream, text)
 

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Install and start everything stackscripts and its tests need on a Debian 12 machine (as root).
+# Idempotent: packages already present are not reinstalled, a running dockerd is reused.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(docker.io openssh-server btrfs-progs debootstrap docker-registry apache2-utils shellcheck
+          chromium iproute2 procps git make)
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv"
+  python3 -m venv .venv
+fi
+if ! .venv/bin/python -c 'import stackscripts, pytest, moto' 2>/dev/null \
+   || [ pyproject.toml -nt .venv/.installed ]; then
+  echo "setup: installing stackscripts and test dependencies into .venv"
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e '.[test]'
+  touch .venv/.installed
+fi
+
+if [ -f .ci/dockerd.sh ]; then
+  bash .ci/dockerd.sh
+fi

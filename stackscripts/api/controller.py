@@ -1,0 +1,188 @@
+"""The Controller: runs template phases on servers and records everything in the audit store."""
+
+from __future__ import annotations
+
+import getpass
+import socket
+from pathlib import Path
+from typing import Sequence
+
+from ..catalog.library import Catalog
+from ..errors import BadInput, Conflict, ConnectionFailed, RunFailed
+from ..events import EventBus, Subscriber
+from ..executor import Executor
+from ..inputs.creds import Credentials
+from ..inputs.materialize import masked, materialize, secret_values
+from ..inputs.resolve import Layer, parse_assignments
+from ..model import Phase, Plan, RunResult, ServerState
+from ..plan import ResolvedTemplate, build_plan, resolve_inputs, resolve_template
+from ..recorder import StoreRecorder
+from ..render.bundle import step_env
+from ..store.base import RunRecord, ServerRecord, Store, stores
+from ..templates import load_template
+from ..transport.base import Session, transports
+from .servers import env_lookup, host_spec, new_server
+
+
+def who() -> str:
+    return f"{getpass.getuser()}@{socket.gethostname()}"
+
+
+class Controller:
+    """One controller over one audit store; safe to use from several threads (one server each)."""
+
+    def __init__(self, db: str | Path | None = None, *, libraries: Sequence[str] | None = None,
+                 credentials: Credentials | None = None, transport: str = "ssh",
+                 subscribers: Sequence[Subscriber] = (), store: Store | None = None) -> None:
+        self.store = store or stores.get("sqlite")(db)
+        self.catalog = Catalog.from_specs(list(libraries or []))
+        self.creds = credentials or Credentials()
+        self.transport = transports.get(transport)()
+        self.bus = EventBus([StoreRecorder(self.store), *subscribers])
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> "Controller":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # servers
+    def add_server(self, name: str, host: str, port: int = 22, key: str | None = None) -> ServerRecord:
+        record = new_server(name, host, port, key)
+        try:
+            self.store.get_server(name)
+        except BadInput:
+            self.store.put_server(record)
+            return record
+        raise Conflict(f"server {name} already exists", hint=f"Remove it first with 'stackscripts servers remove {name}'.")
+
+    def forget_key(self, name: str) -> ServerRecord:
+        return self.store.update_server(name, host_key=None)
+
+    # runs
+    def boot(self, server: str, template: str | Path, inputs: Sequence[str] = (),
+             layers: Sequence[Layer] = ()) -> RunResult:
+        """Run the Boot phase; the server ends operational, or stranded at the failing step."""
+        record = self.store.get_server(server)
+        resolved = resolve_template(load_template(template), self.catalog)
+        all_layers = [*layers, *([parse_assignments(inputs)] if inputs else [])]
+        plan = build_plan(resolved, Phase.BOOT, all_layers, server=server)
+        view = masked(resolve_inputs(resolved, all_layers).values())
+        return self._execute(record, plan, view, record_server={
+            "template": str(Path(template).resolve()), "template_sha256": resolved.template.sha256, "inputs": view})
+
+    def run(self, server: str, script: str, inputs: Sequence[str] = ()) -> RunResult:
+        """Run one Operational script of the server's template on an operational server."""
+        record = self.store.get_server(server)
+        if record.state != ServerState.OPERATIONAL.value:
+            raise Conflict(f"server {server} is {record.state}, not operational",
+                           hint="Operational scripts run only on operational servers; boot or resume it first.")
+        resolved = self._server_template(record)
+        layers = [self._recorded_layer(record.inputs, "server"), *([parse_assignments(inputs)] if inputs else [])]
+        plan = build_plan(resolved, Phase.OPERATIONAL, layers, server=server, only=script)
+        return self._execute(record, plan, masked(step_input for s in plan.steps for step_input in s.inputs))
+
+    def resume(self, run_id: str, inputs: Sequence[str] = ()) -> RunResult:
+        """Continue a failed or interrupted boot from its failing step, with the same inputs."""
+        run = self.store.get_run(run_id)
+        if run.state not in ("failed", "interrupted"):
+            raise Conflict(f"run {run.id} is {run.state}; only failed or interrupted runs can be resumed")
+        record = self.store.get_server(run.server)
+        if run.template is None:
+            raise BadInput(f"run {run.id} has no template recorded")
+        resolved = resolve_template(load_template(run.template), self.catalog)
+        layers = [self._recorded_layer(run.inputs, f"run {run.id}"), *([parse_assignments(inputs)] if inputs else [])]
+        plan = build_plan(resolved, Phase(run.phase), layers, server=run.server)
+        start = self._resume_point(run)
+        return self._execute(record, plan, dict(run.inputs), start=start, resumed_from=run.id)
+
+    def decommission(self, server: str, budget: float = 600.0) -> RunResult:
+        """Every Decommission script, each recorded, within a time budget; failures do not stop the rest."""
+        record = self.store.get_server(server)
+        resolved = self._server_template(record)
+        plan = build_plan(resolved, Phase.DECOMMISSION, [self._recorded_layer(record.inputs, "server")], server=server)
+        return self._execute(record, plan, dict(record.inputs), keep_going=True, budget=budget)
+
+    def runs(self, server: str | None = None, limit: int = 50) -> list[RunRecord]:
+        if server is not None:
+            self.store.get_server(server)
+        return self.store.list_runs(server, limit)
+
+    def get_run(self, run_id: str) -> RunRecord:
+        return self.store.get_run(run_id)
+
+    # internals
+    def _resume_point(self, run: RunRecord) -> int:
+        """The failed step, or after the last finished one when the controller died between steps."""
+        failed = self.store.last_failed_step(run.id)
+        if failed is not None:
+            return failed
+        done = [s.index for s in run.steps if s.exit_code == 0 and not s.error]
+        if done:
+            return max(done) + 1
+        return min((s.index for s in run.steps), default=0)
+
+    def _server_template(self, record: ServerRecord) -> ResolvedTemplate:
+        if not record.template:
+            raise BadInput(f"server {record.name} has no template", hint=f"Boot it first: stackscripts boot {record.name} --template T.")
+        return resolve_template(load_template(record.template), self.catalog)
+
+    @staticmethod
+    def _recorded_layer(shown: dict, source: str) -> Layer:
+        raw = {name: value for name, value in shown.items() if value != "(unset)"}
+        hidden = [name for name, value in raw.items() if value == "********"]
+        if hidden:
+            raise BadInput(f"input {hidden[0]} was a secret given as text and is not recorded",
+                           hint=f"Pass it again with -i {hidden[0]}=cred:NAME.")
+        return Layer.from_raw(source, raw, strict=False)
+
+    def _execute(self, record: ServerRecord, plan: Plan, view: dict, *, start: int = 0,
+                 resumed_from: str | None = None, keep_going: bool = False, budget: float | None = None,
+                 record_server: dict | None = None) -> RunResult:
+        lookup = env_lookup(self.store, self.creds)
+        envs = {s.index: materialize(s.inputs, self.creds, lookup) for s in plan.steps}
+        secrets = [v for s in plan.steps for v in secret_values(s.inputs, envs[s.index])]
+        spec = host_spec(record)
+        run_id = self.store.start_run(record.name, plan.phase.value, who=who(), template=str(plan.template.path.resolve()),
+                                      inputs=view, resumed_from=resumed_from)
+        if record_server:
+            self.store.update_server(record.name, **record_server)
+        try:
+            session = self._connect(record, spec)
+        except BaseException:
+            self.store.finish_run(run_id, "failed")
+            raise
+        with session:
+            self._set_state(record.name, plan.phase, None)
+            envs = {i: step_env(s, envs[s.index], server=record.name, run_id=run_id)
+                    for i, s in ((s.index, s) for s in plan.steps)}
+            executor = Executor(session, self.bus, server=record.name, run_id=run_id, secrets=secrets)
+            result = executor.run(plan, envs, start=start, keep_going=keep_going, budget=budget)
+        self._set_state(record.name, plan.phase, result)
+        if not result.ok:
+            failed = next((s for s in result.steps if not s.ok), None)
+            what = f"step {failed.index + 1} ({failed.name}) {failed.error or f'exited {failed.exit_code}'}" if failed else "failed"
+            raise RunFailed(f"{record.name}: {plan.phase.value} run {run_id}: {what}", result)
+        return result
+
+    def _connect(self, record: ServerRecord, spec) -> Session:  # type: ignore[no-untyped-def]
+        session = self.transport.open(spec)
+        if record.host_key is None and getattr(session, "host_key", None):
+            self.store.update_server(record.name, host_key=session.host_key)
+        return session
+
+    def _set_state(self, server: str, phase: Phase, result: RunResult | None) -> None:
+        if phase is Phase.BOOT:
+            state = ServerState.BOOTING if result is None else (
+                ServerState.OPERATIONAL if result.ok else ServerState.STRANDED)
+        elif phase is Phase.DECOMMISSION:
+            state = ServerState.DECOMMISSIONING if result is None else ServerState.TERMINATED
+        else:
+            return
+        self.store.update_server(server, state=state.value)
+
+
+__all__ = ["Controller", "ConnectionFailed", "RunFailed"]

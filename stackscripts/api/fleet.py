@@ -1,0 +1,87 @@
+"""Many servers at once: bounded parallelism and a failure threshold like SSM's MaxErrors."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+from ..errors import BadInput, RunFailed, StackscriptsError
+from ..model import RunResult
+
+
+@dataclass(frozen=True)
+class ServerOutcome:
+    server: str
+    status: str  # succeeded | failed | error | skipped
+    result: RunResult | None = None
+    message: str | None = None
+
+    @property
+    def duration(self) -> float:
+        if not self.result or not self.result.steps:
+            return 0.0
+        return self.result.steps[-1].ended - self.result.steps[0].started
+
+
+@dataclass(frozen=True)
+class FleetResult:
+    outcomes: tuple[ServerOutcome, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(o.status == "succeeded" for o in self.outcomes)
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+
+def error_budget(max_errors: str, total: int) -> int:
+    """How many failures are tolerated: "3" or "10%" of the fleet (SSM MaxErrors semantics)."""
+    text = str(max_errors).strip()
+    try:
+        if text.endswith("%"):
+            return int(total * float(text[:-1]) / 100)
+        return int(text)
+    except ValueError:
+        raise BadInput(f"--max-errors {max_errors!r} is not a number or a percentage", hint="Write 5 or 10%.") from None
+
+
+def run_fleet(servers: Sequence[str], action: Callable[[str], RunResult], *, parallel: int = 20,
+              max_errors: str = "0") -> FleetResult:
+    """Run action on each server; once failures exceed the budget, servers not yet started are skipped."""
+    if parallel < 1:
+        raise BadInput(f"--parallel {parallel} must be at least 1")
+    if len(set(servers)) != len(servers):
+        raise BadInput("a server is named twice", hint="Name each server once.")
+    budget = error_budget(max_errors, len(servers))
+    lock = threading.Lock()
+    failures = [0]
+
+    def one(server: str) -> ServerOutcome:
+        with lock:
+            if failures[0] > budget:
+                return ServerOutcome(server, "skipped", message="failure threshold reached")
+        try:
+            return ServerOutcome(server, "succeeded", action(server))
+        except RunFailed as exc:
+            outcome = ServerOutcome(server, "failed", exc.result, exc.message)
+        except StackscriptsError as exc:
+            outcome = ServerOutcome(server, "error", None, str(exc))
+        with lock:
+            failures[0] += 1
+        return outcome
+
+    with ThreadPoolExecutor(max_workers=min(parallel, max(1, len(servers))), thread_name_prefix="fleet") as pool:
+        outcomes = list(pool.map(one, servers))
+    return FleetResult(tuple(outcomes))
+
+
+def fleet_boot(controller, servers: Sequence[str], template: str | Path, inputs: Sequence[str] = (),  # type: ignore[no-untyped-def]
+               parallel: int = 20, max_errors: str = "0") -> FleetResult:
+    """Validate once (bad input fails before any server is touched), then boot every server."""
+    for server in servers:
+        controller.store.get_server(server)
+    return run_fleet(servers, lambda s: controller.boot(s, template, inputs), parallel=parallel, max_errors=max_errors)

@@ -1,0 +1,57 @@
+"""`stackscripts fleet boot --template T SERVER...`: many servers at once."""
+
+from __future__ import annotations
+
+import click
+
+from .common import controller, db_option, quiet_option, run_data
+from .live import fmt_duration
+from .output import console, emit, json_option, table
+from .scripts import library_option
+from .templates import input_option
+
+
+@click.group("fleet")
+def command() -> None:
+    """Run a phase on many servers with bounded parallelism and a failure threshold."""
+
+
+@command.command("boot")
+@click.argument("servers", nargs=-1, required=True)
+@click.option("--template", "-t", required=True, metavar="FILE")
+@click.option("--parallel", default=20, show_default=True, type=int, help="Servers at once.")
+@click.option("--max-errors", default="0", show_default=True, help="Failures tolerated before the rest are skipped (N or N%).")
+@input_option
+@library_option
+@db_option
+@quiet_option
+@json_option
+@click.pass_context
+def boot(ctx: click.Context, servers: tuple[str, ...], template: str, parallel: int, max_errors: str,
+         inputs: tuple[str, ...], libraries: tuple[str, ...], db: str | None, quiet: bool, as_json: bool) -> None:
+    """Boot every SERVER from the template; a summary table at the end."""
+    from ..api.fleet import fleet_boot
+    from .live import FleetBoard
+
+    live = not (as_json or quiet)
+    with controller(db, libraries, printer=False) as c:
+        if live:
+            board = FleetBoard(console())
+            c.bus.subscribe(board)
+            with board:
+                result = fleet_boot(c, list(servers), template, inputs, parallel, max_errors)
+        else:
+            result = fleet_boot(c, list(servers), template, inputs, parallel, max_errors)
+    data = {"ok": result.ok, "servers": [{"server": o.server, "status": o.status, "message": o.message,
+                                          "run": run_data(o.result) if o.result else None} for o in result.outcomes]}
+
+    def human() -> None:
+        t = table("Server", "Status", "Run", "Duration", "Detail", title="Fleet boot")
+        for o in result.outcomes:
+            t.add_row(o.server, o.status, o.result.run_id if o.result else "-", fmt_duration(o.duration),
+                      o.message or "")
+        console().print(t)
+        console().print(f"{result.count('succeeded')} succeeded, {result.count('failed')} failed, "
+                        f"{result.count('error')} errors, {result.count('skipped')} skipped")
+
+    emit(ctx, data, human, as_json=as_json, ok=result.ok)

@@ -1,0 +1,97 @@
+"""`stackscripts runs ...`: list, show, log — read from the audit store."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import click
+
+from .common import controller, db_option
+from .live import fmt_duration
+from .output import console, emit, json_option, table
+
+
+def _when(ts: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts)) if ts else "-"
+
+
+@click.group("runs")
+def command() -> None:
+    """Runs recorded in the audit store."""
+
+
+@command.command("list")
+@click.option("--server", help="Only this server's runs.")
+@click.option("--limit", default=50, show_default=True, type=int)
+@db_option
+@json_option
+@click.pass_context
+def list_(ctx: click.Context, server: str | None, limit: int, db: str | None, as_json: bool) -> None:
+    """Newest first: id, server, phase, state, who, when, duration."""
+    with controller(db, printer=False) as c:
+        runs = c.runs(server, limit)
+
+    def human() -> None:
+        t = table("Run", "Server", "Phase", "State", "Steps", "Started", "Duration", "Who")
+        for r in runs:
+            duration = fmt_duration(r.ended - r.started) if r.ended else "-"
+            t.add_row(r.id, r.server, r.phase, r.state, str(len(r.steps)), _when(r.started), duration, r.who)
+        console().print(t)
+
+    emit(ctx, [{**_summary(r), "steps": len(r.steps)} for r in runs], human, as_json=as_json)
+
+
+def _summary(r) -> dict:  # type: ignore[no-untyped-def]
+    return {"id": r.id, "server": r.server, "phase": r.phase, "state": r.state, "who": r.who,
+            "template": r.template, "started": r.started, "ended": r.ended, "resumed_from": r.resumed_from}
+
+
+@command.command("show")
+@click.argument("run_id")
+@db_option
+@json_option
+@click.pass_context
+def show(ctx: click.Context, run_id: str, db: str | None, as_json: bool) -> None:
+    """One run: its steps with exit codes and timing, and its inputs (secrets masked)."""
+    with controller(db, printer=False) as c:
+        r = c.get_run(run_id)
+    steps = [{"index": s.index, "name": s.name, "phase": s.phase, "sha256": s.sha256, "exit_code": s.exit_code,
+              "error": s.error, "started": s.started, "ended": s.ended, "inputs": dict(s.inputs)} for s in r.steps]
+
+    def human() -> None:
+        out = console()
+        out.print(f"[bold]run {r.id}[/]  {r.server}  {r.phase}  {r.state}  by {r.who}  at {_when(r.started)}")
+        if r.resumed_from:
+            out.print(f"resumed from {r.resumed_from}")
+        t = table("#", "Step", "Exit", "Duration", "Error")
+        for s in r.steps:
+            duration = fmt_duration(s.ended - s.started) if s.ended and s.started else "-"
+            t.add_row(str(s.index + 1), s.name, "-" if s.exit_code is None else str(s.exit_code), duration, s.error or "")
+        out.print(t)
+        for key, value in r.inputs.items():
+            out.print(f"  {key} = {value}", markup=False)
+
+    emit(ctx, {**_summary(r), "inputs": dict(r.inputs), "steps": steps}, human, as_json=as_json)
+
+
+@command.command("log")
+@click.argument("run_id")
+@click.argument("step", type=int)
+@click.option("--stderr", "stream", flag_value="stderr", help="Only stderr.")
+@click.option("--stdout", "stream", flag_value="stdout", help="Only stdout.")
+@db_option
+@json_option
+@click.pass_context
+def log(ctx: click.Context, run_id: str, step: int, stream: str | None, db: str | None, as_json: bool) -> None:
+    """A step's output (STEP counts from 1), interleaved unless --stdout/--stderr."""
+    from ..errors import NotFound
+
+    with controller(db, printer=False) as c:
+        r = c.get_run(run_id)
+    found = next((s for s in r.steps if s.index == step - 1), None)
+    if found is None:
+        raise NotFound(f"run {r.id} has no step {step}", hint=f"It has steps {', '.join(str(s.index + 1) for s in r.steps) or 'none'}.")
+    text = {"stdout": found.stdout, "stderr": found.stderr}.get(stream or "", found.output)
+    emit(ctx, {"run_id": r.id, "step": step, "stream": stream or "output", "text": text},
+         lambda: sys.stdout.write(text), as_json=as_json)

@@ -1,0 +1,92 @@
+"""`stackscripts servers ...`: add, list, show, remove, forget-key."""
+
+from __future__ import annotations
+
+import click
+
+from .common import controller, db_option
+from .output import console, emit, json_option, table
+
+
+@click.group("servers")
+def command() -> None:
+    """Servers in the audit store: add existing hosts, list, show, forget a host key."""
+
+
+@command.command("add")
+@click.argument("name")
+@click.option("--host", required=True, metavar="[USER@]HOST", help="Address of an existing server.")
+@click.option("--port", default=22, show_default=True, type=int)
+@click.option("--key", metavar="FILE", help="Private key to log in with (default: your SSH agent/keys).")
+@db_option
+@json_option
+@click.pass_context
+def add(ctx: click.Context, name: str, host: str, port: int, key: str | None, db: str | None, as_json: bool) -> None:
+    """Record an existing server (no cloud needed)."""
+    with controller(db, printer=False) as c:
+        record = c.add_server(name, host, port, key)
+    emit(ctx, record, lambda: click.echo(f"added {name} ({record.user}@{record.host}:{record.port})"), as_json=as_json)
+
+
+@command.command("list")
+@db_option
+@json_option
+@click.pass_context
+def list_(ctx: click.Context, db: str | None, as_json: bool) -> None:
+    """Every server with its state and template."""
+    with controller(db, printer=False) as c:
+        servers = c.store.list_servers()
+
+    def human() -> None:
+        t = table("Server", "Address", "State", "Template", "Cloud")
+        for s in servers:
+            t.add_row(s.name, f"{s.user}@{s.host}:{s.port}" if s.host else "-", s.state, s.template or "-", s.cloud or "-")
+        console().print(t)
+
+    emit(ctx, servers, human, as_json=as_json)
+
+
+@command.command("show")
+@click.argument("name")
+@db_option
+@json_option
+@click.pass_context
+def show(ctx: click.Context, name: str, db: str | None, as_json: bool) -> None:
+    """One server: address, host key, state, template and resolved inputs (secrets masked)."""
+    with controller(db, printer=False) as c:
+        s = c.store.get_server(name)
+
+    def human() -> None:
+        out = console()
+        out.print(f"[bold]{s.name}[/]  {s.user}@{s.host}:{s.port}  state: {s.state}")
+        out.print(f"template: {s.template or '-'}  host key: {(s.host_key or 'not yet recorded')[:60]}", markup=False)
+        for key, value in s.inputs.items():
+            out.print(f"  {key} = {value}", markup=False)
+
+    emit(ctx, s, human, as_json=as_json)
+
+
+@command.command("remove")
+@click.argument("name")
+@db_option
+@json_option
+@click.pass_context
+def remove(ctx: click.Context, name: str, db: str | None, as_json: bool) -> None:
+    """Forget a server record (its runs stay in the store)."""
+    with controller(db, printer=False) as c:
+        c.store.get_server(name)
+        c.store.delete_server(name)
+    emit(ctx, {"removed": name}, lambda: click.echo(f"removed {name}"), as_json=as_json)
+
+
+@command.command("forget-key")
+@click.argument("name")
+@db_option
+@json_option
+@click.pass_context
+def forget_key(ctx: click.Context, name: str, db: str | None, as_json: bool) -> None:
+    """Accept a rebuilt host: its next key is trusted on first use."""
+    with controller(db, printer=False) as c:
+        c.forget_key(name)
+    emit(ctx, {"server": name, "host_key": None},
+         lambda: click.echo(f"{name}: host key forgotten; the next connection records the new one"), as_json=as_json)

@@ -1,0 +1,101 @@
+"""Run a plan's steps over an open transport session, emitting events. Never prints."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Mapping
+
+from .errors import ConnectionFailed
+from .events import EventBus, RunFinished, RunStarted, StepFinished, StepOutput, StepStarted
+from .inputs.materialize import masked
+from .masking import Masker
+from .model import Plan, PlannedStep, RunResult, RunState, StepResult
+from .render.bundle import write_bundle
+from .transport.base import Session
+
+
+class Executor:
+    """Runs steps in order on one server; stops at the first failure unless told to go on."""
+
+    def __init__(self, session: Session, bus: EventBus, *, server: str, run_id: str, secrets: list[str]) -> None:
+        self.session = session
+        self.bus = bus
+        self.server = server
+        self.run_id = run_id
+        self.secrets = secrets
+
+    def run(self, plan: Plan, envs: Mapping[int, Mapping[str, str]], *, start: int = 0,
+            keep_going: bool = False, budget: float | None = None) -> RunResult:
+        steps = [s for s in plan.steps if s.index >= start]
+        self.bus.emit(RunStarted(self.run_id, self.server, plan.phase, tuple(s.name for s in steps), start))
+        deadline = time.monotonic() + budget if budget else None
+        results: list[StepResult] = []
+        for step in steps:
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                now = time.time()
+                result = StepResult(step.index, step.name, -1, now, now, error="skipped: time budget exhausted")
+                self.bus.emit(StepStarted(self.run_id, self.server, step.index, step.name, step.script.sha256,
+                                          masked(step.inputs), step.phase.value))
+                self.bus.emit(StepFinished(self.run_id, self.server, result))
+            else:
+                result = self._run_step(step, envs[step.index], remaining)
+            results.append(result)
+            if not result.ok and not keep_going:
+                break
+        ok = len(results) == len(steps) and all(r.ok for r in results)
+        run = RunResult(self.run_id, self.server, plan.phase, RunState.SUCCEEDED if ok else RunState.FAILED,
+                        tuple(results))
+        self.bus.emit(RunFinished(self.run_id, self.server, run))
+        return run
+
+    def _run_step(self, step: PlannedStep, env: Mapping[str, str], remaining: float | None) -> StepResult:
+        """One step, retried as the template says; recorded as one step whose output holds every attempt."""
+        timeout = step.timeout
+        if remaining is not None:
+            timeout = min(timeout, remaining) if timeout else remaining
+        self.bus.emit(StepStarted(self.run_id, self.server, step.index, step.name, step.script.sha256,
+                                  masked(step.inputs), step.phase.value))
+        result = self._attempt(step, env, timeout)
+        for attempt in range(2, step.retries + 2):
+            if result.ok:
+                break
+            note = f"stackscripts: attempt {attempt - 1} failed ({result.error or f'exit code {result.exit_code}'}); " \
+                   f"retrying (attempt {attempt} of {step.retries + 1})\n"
+            self.bus.emit(StepOutput(self.run_id, self.server, step.index, "stderr", note))
+            retry = self._attempt(step, env, timeout)
+            result = StepResult(step.index, step.name, retry.exit_code, result.started, retry.ended,
+                                result.stdout + retry.stdout, result.stderr + note + retry.stderr, retry.error)
+        self.bus.emit(StepFinished(self.run_id, self.server, result))
+        return result
+
+    def _attempt(self, step: PlannedStep, env: Mapping[str, str], timeout: float | None) -> StepResult:
+        maskers = {"stdout": Masker(self.secrets), "stderr": Masker(self.secrets)}
+        collected: dict[str, list[str]] = {"stdout": [], "stderr": []}
+
+        def on_output(stream: str, data: bytes) -> None:
+            text = maskers[stream].feed(data)
+            if text:
+                collected[stream].append(text)
+                self.bus.emit(StepOutput(self.run_id, self.server, step.index, stream, text))
+
+        started = time.time()
+        workdir = Path(tempfile.mkdtemp(prefix="stackscripts-bundle-"))
+        try:
+            bundle = write_bundle(step, env, workdir / "bundle")
+            outcome = self.session.run_bundle(bundle, timeout=timeout, on_output=on_output)
+            exit_code, error = outcome.exit_code, outcome.error
+        except ConnectionFailed as exc:
+            exit_code, error = -1, f"connection lost: {exc.message}"
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        for stream, masker in maskers.items():
+            tail = masker.flush()
+            if tail:
+                collected[stream].append(tail)
+                self.bus.emit(StepOutput(self.run_id, self.server, step.index, stream, tail))
+        return StepResult(step.index, step.name, exit_code, started, time.time(),
+                          "".join(collected["stdout"]), "".join(collected["stderr"]), error)
