@@ -29,12 +29,18 @@ def add(ctx: click.Context, name: str, host: str, port: int, key: str | None, db
 
 
 @command.command("list")
+@click.option("--reconcile", is_flag=True, help="Ask each cloud for its instances; flag orphans and vanished servers.")
 @db_option
 @json_option
 @click.pass_context
-def list_(ctx: click.Context, db: str | None, as_json: bool) -> None:
+def list_(ctx: click.Context, reconcile: bool, db: str | None, as_json: bool) -> None:
     """Every server with its state and template."""
+    findings: list[dict] = []
     with controller(db, printer=False) as c:
+        if reconcile:
+            from ..api.launcher import Launcher
+
+            findings = Launcher(c).reconcile()
         servers = c.store.list_servers()
 
     def human() -> None:
@@ -42,8 +48,13 @@ def list_(ctx: click.Context, db: str | None, as_json: bool) -> None:
         for s in servers:
             t.add_row(s.name, f"{s.user}@{s.host}:{s.port}" if s.host else "-", s.state, s.template or "-", s.cloud or "-")
         console().print(t)
+        for f in findings:
+            console().print(f"[yellow]{f['kind']}[/] {f.get('cloud')}: {f.get('server', '')} {f.get('node_id', '')[:12]} "
+                            f"— {f['detail']}")
+        if reconcile and not findings:
+            console().print("reconcile: every cloud instance matches the store")
 
-    emit(ctx, servers, human, as_json=as_json)
+    emit(ctx, {"servers": servers, "reconcile": findings} if reconcile else servers, human, as_json=as_json)
 
 
 @command.command("show")

@@ -1,0 +1,43 @@
+"""Deploy several servers: launch order follows env:SERVER:NAME references, independent servers in parallel."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+from ..deployments import load_deployment
+from ..inputs.resolve import parse_assignments
+from ..model import Phase
+from ..plan import build_plan, resolve_template
+from ..templates import load_template
+from .fleet import FleetResult, ServerOutcome, run_fleet
+from .launcher import Launcher
+
+
+def deploy(launcher: Launcher, path: str | Path, inputs: Sequence[str] = (), cloud: str = "local",
+           parallel: int = 10, destroy_on_failure: bool = False) -> FleetResult:
+    """Validate every server first; then launch wave by wave, stopping after a wave with a failure."""
+    deployment = load_deployment(path)
+    extra = [parse_assignments(inputs)] if inputs else []
+    for server in deployment.servers:  # bad input fails before any cloud call
+        resolved = resolve_template(load_template(server.template), launcher.c.catalog)
+        build_plan(resolved, Phase.BOOT, [deployment.layer(), deployment.server_layer(server), *extra])
+    outcomes: list[ServerOutcome] = []
+    for wave in deployment.waves():
+        by_name = {s.name: s for s in wave}
+
+        def launch(name: str):  # type: ignore[no-untyped-def]
+            server = by_name[name]
+            return launcher.launch(server.template, name, server.cloud or cloud, server.image, inputs,
+                                   layers=[deployment.layer(), deployment.server_layer(server)],
+                                   deployment=deployment.name, destroy_on_failure=destroy_on_failure,
+                                   key_name=f"deployment-{deployment.name}")
+
+        result = run_fleet(list(by_name), launch, parallel=parallel, max_errors=str(len(wave)))
+        outcomes.extend(result.outcomes)
+        if not result.ok:
+            remaining = [s.name for w in deployment.waves() for s in w if s.name not in {o.server for o in outcomes}]
+            outcomes.extend(ServerOutcome(n, "skipped", message="an earlier server failed") for n in remaining)
+            break
+    return FleetResult(tuple(outcomes))
+

@@ -1,0 +1,54 @@
+"""`stackscripts deploy DEPLOYMENT`: several servers, launched in env: reference order."""
+
+from __future__ import annotations
+
+import click
+
+from .common import controller, db_option, quiet_option, run_data
+from .launch import cloud_option, progress_printer
+from .live import fmt_duration
+from .output import console, emit, json_option, table
+from .scripts import library_option
+from .templates import input_option
+
+
+@click.command("deploy")
+@click.argument("deployment")
+@cloud_option
+@click.option("--parallel", default=10, show_default=True, type=int, help="Servers launched at once in a wave.")
+@click.option("--destroy-on-failure", is_flag=True, help="Destroy instances whose boot fails.")
+@click.option("--report", "show_report", is_flag=True, help="Print the boot-time table of every server at the end.")
+@input_option
+@library_option
+@db_option
+@quiet_option
+@json_option
+@click.pass_context
+def command(ctx: click.Context, deployment: str, cloud: str, parallel: int, destroy_on_failure: bool,
+            show_report: bool, inputs: tuple[str, ...], libraries: tuple[str, ...], db: str | None, quiet: bool,
+            as_json: bool) -> None:
+    """Launch and boot every server of DEPLOYMENT; independent servers launch in parallel."""
+    from ..api.deploy import deploy
+    from ..api.launcher import Launcher
+
+    with controller(db, libraries, as_json=as_json, quiet=quiet) as c:
+        result = deploy(Launcher(c, progress_printer(as_json, quiet)), deployment, inputs, cloud, parallel,
+                        destroy_on_failure)
+        runs = [o.result.run_id for o in result.outcomes if o.result]
+        report = None
+        if show_report and runs and not as_json:
+            from ..reports.table import boot_table
+
+            report = boot_table([c.get_run(r) for r in runs])
+    data = {"ok": result.ok, "servers": [{"server": o.server, "status": o.status, "message": o.message,
+                                          "run": run_data(o.result) if o.result else None} for o in result.outcomes]}
+
+    def human() -> None:
+        t = table("Server", "Status", "Run", "Duration", "Detail", title="Deployment")
+        for o in result.outcomes:
+            t.add_row(o.server, o.status, o.result.run_id if o.result else "-", fmt_duration(o.duration), o.message or "")
+        console().print(t)
+        if report is not None:
+            click.echo(report)
+
+    emit(ctx, data, human, as_json=as_json, ok=result.ok)

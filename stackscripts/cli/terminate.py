@@ -1,0 +1,36 @@
+"""`stackscripts terminate SERVER`: decommission scripts first, then destroy the instance and its volumes."""
+
+from __future__ import annotations
+
+import click
+
+from .common import controller, db_option, quiet_option, run_data
+from .launch import progress_printer
+from .output import emit, json_option
+from .scripts import library_option
+
+
+@click.command("terminate")
+@click.argument("servers", nargs=-1, required=True)
+@click.option("--budget", default=600.0, show_default=True, type=float, help="Seconds for the decommission scripts.")
+@library_option
+@db_option
+@quiet_option
+@json_option
+@click.pass_context
+def command(ctx: click.Context, servers: tuple[str, ...], budget: float, libraries: tuple[str, ...], db: str | None,
+            quiet: bool, as_json: bool) -> None:
+    """Run each server's Decommission scripts (recorded), then destroy its instance."""
+    from ..api.launcher import Launcher
+    from ..errors import RunFailed
+
+    results, ok = [], True
+    with controller(db, libraries, as_json=as_json, quiet=quiet) as c:
+        launcher = Launcher(c, progress_printer(as_json, quiet))
+        for name in servers:
+            try:
+                result = launcher.terminate(name, budget)
+            except RunFailed as exc:
+                result, ok = exc.result, False
+            results.append({"server": name, "state": "terminated", "decommission": run_data(result) if result else None})
+    emit(ctx, results, lambda: [click.echo(f"{r['server']}: terminated") for r in results], as_json=as_json, ok=ok)

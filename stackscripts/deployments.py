@@ -1,0 +1,122 @@
+"""Deployment YAML: several servers, each from a template, with deployment- and server-level inputs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from . import yamlsrc
+from .errors import BadInput
+from .inputs.resolve import Layer
+from .inputs.values import parse_value
+
+TOP_KEYS = ("Name", "Description", "Inputs", "Servers")
+SERVER_KEYS = ("Name", "Template", "Cloud", "Image", "Inputs")
+
+
+@dataclass(frozen=True)
+class DeploymentServer:
+    name: str
+    template: Path
+    cloud: str | None
+    image: str | None
+    inputs: Mapping[str, str]
+    input_lines: Mapping[str, int]
+    line: int | None
+
+    def references(self) -> set[str]:
+        """Servers this one's inputs point at with env:SERVER:NAME."""
+        refs = set()
+        for raw in self.inputs.values():
+            value = parse_value(raw)
+            for item in (value.items if value.kind == "array" else (value,)):
+                if item.kind == "env" and item.server:
+                    refs.add(item.server)
+        return refs
+
+
+@dataclass(frozen=True)
+class Deployment:
+    name: str
+    path: Path
+    inputs: Mapping[str, str] = field(default_factory=dict)
+    input_lines: Mapping[str, int] = field(default_factory=dict)
+    servers: tuple[DeploymentServer, ...] = ()
+
+    def layer(self) -> Layer:
+        return Layer.from_raw("deployment", dict(self.inputs), file=str(self.path), lines=self.input_lines, strict=False)
+
+    def server_layer(self, server: DeploymentServer) -> Layer:
+        return Layer.from_raw("server", dict(server.inputs), file=str(self.path), lines=server.input_lines)
+
+    def waves(self) -> list[list[DeploymentServer]]:
+        """Launch order: each wave's servers only reference servers of earlier waves."""
+        by_name = {s.name: s for s in self.servers}
+        done: set[str] = set()
+        waves = []
+        while len(done) < len(by_name):
+            wave = [s for s in self.servers if s.name not in done and s.references() <= done]
+            if not wave:
+                stuck = sorted(set(by_name) - done)
+                raise BadInput(f"env: references form a cycle between {', '.join(stuck)}", file=str(self.path),
+                               hint="A server may only reference servers that can be launched before it.")
+            waves.append(wave)
+            done.update(s.name for s in wave)
+        return waves
+
+
+def _inputs(raw: Any, file: str, parent: Any, key: str) -> tuple[dict[str, str], dict[str, int]]:
+    if raw is None:
+        return {}, {}
+    if not isinstance(raw, dict):
+        raise BadInput("'Inputs' must map input names to values", file=file, line=yamlsrc.line_of(parent, key),
+                       hint="Write 'Inputs:' then lines like '  NAME: text:value'.")
+    lines = {}
+    for name, value in raw.items():
+        lines[name] = yamlsrc.line_of(raw, name)
+        parse_value(value, file=file, line=lines[name], name=name)
+    return dict(raw), lines
+
+
+def load_deployment(path: Path | str) -> Deployment:
+    path = Path(path)
+    file = str(path)
+    try:
+        data = yamlsrc.load(path.read_text("utf-8"), file)
+    except FileNotFoundError:
+        raise BadInput("no such deployment file", file=file, hint="Check the path (deployments live in deployments/).") from None
+    if not isinstance(data, dict):
+        raise BadInput("a deployment must be a YAML mapping", file=file, line=1, hint="Start with 'Name:' and 'Servers:'.")
+    for key in data:
+        if key not in TOP_KEYS:
+            raise BadInput(f"deployment: unknown key {key!r}", file=file, line=yamlsrc.line_of(data, key),
+                           hint="Allowed keys: " + ", ".join(TOP_KEYS) + ".")
+    servers_raw = data.get("Servers")
+    if not isinstance(servers_raw, list) or not servers_raw:
+        raise BadInput("a deployment needs a list of Servers", file=file, line=yamlsrc.line_of(data, "Servers"),
+                       hint="Write 'Servers:' then '- Name: app' / '  Template: ../servertemplates/x.yaml' items.")
+    inputs, lines = _inputs(data.get("Inputs"), file, data, "Inputs")
+    servers = []
+    for index, item in enumerate(servers_raw):
+        line = yamlsrc.line_of(servers_raw, index)
+        if not isinstance(item, dict) or not isinstance(item.get("Name"), str) or not isinstance(item.get("Template"), str):
+            raise BadInput("each server needs a Name and a Template", file=file, line=line,
+                           hint="Write '- Name: app' and '  Template: ../servertemplates/docker-all-in-one.yaml'.")
+        for key in item:
+            if key not in SERVER_KEYS:
+                raise BadInput(f"server {item['Name']}: unknown key {key!r}", file=file, line=yamlsrc.line_of(item, key),
+                               hint="Allowed keys: " + ", ".join(SERVER_KEYS) + ".")
+        server_inputs, server_lines = _inputs(item.get("Inputs"), file, item, "Inputs")
+        servers.append(DeploymentServer(item["Name"], (path.parent / item["Template"]).resolve(), item.get("Cloud"),
+                                        item.get("Image"), server_inputs, server_lines, line))
+    names = [s.name for s in servers]
+    for server in servers:
+        unknown = server.references() - set(names)
+        if unknown:
+            raise BadInput(f"server {server.name} references unknown server {sorted(unknown)[0]!r}", file=file,
+                           line=server.line, hint="Servers: " + ", ".join(names) + ".")
+    if len(set(names)) != len(names):
+        raise BadInput("two servers share a name", file=file, hint="Give each server a unique Name.")
+    name = data.get("Name") if isinstance(data.get("Name"), str) else path.stem
+    return Deployment(name, path, inputs, lines, tuple(servers))

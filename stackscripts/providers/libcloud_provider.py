@@ -1,0 +1,117 @@
+"""Any cloud apache-libcloud speaks, through its compute API (drivers with SSH-key auth)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Mapping
+
+from ..errors import CloudError
+from .base import SERVER_TAG, Instance, LaunchSpec, Progress, Provider
+
+WAIT_RUNNING = 600.0
+
+
+def cloud_call(cloud: str, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call a libcloud method, turning any failure into a one-paragraph CloudError."""
+    try:
+        return fn(*args, **kwargs)
+    except CloudError:
+        raise
+    except Exception as exc:  # libcloud raises many unrelated types (BaseHTTPError, InvalidCredsError...)
+        detail = str(exc).strip() or type(exc).__name__
+        raise CloudError(f"{cloud}: {what} failed: {detail}",
+                         hint=f"Check the credentials and settings of cloud {cloud!r} ('stackscripts clouds check {cloud}').") from None
+
+
+class LibcloudProvider(Provider):
+    """Generic: image and size ids from the template's Settings, the key passed as NodeAuthSSHKey."""
+
+    name = "libcloud"
+
+    def __init__(self, cloud: str, config: Mapping[str, Any]) -> None:
+        super().__init__(cloud, config)
+        self._driver: Any = None
+
+    @property
+    def driver(self) -> Any:
+        if self._driver is None:
+            self._driver = self.make_driver()
+        return self._driver
+
+    def make_driver(self) -> Any:
+        from libcloud.compute.providers import get_driver
+
+        name = self.config.get("driver", self.cloud)
+        cls = cloud_call(self.cloud, f"loading libcloud driver {name!r}", get_driver, name)
+        args = [a for a in (self.config.get("key"), self.config.get("secret")) if a is not None]
+        kwargs = dict(self.config.get("options") or {})
+        if self.config.get("region"):
+            kwargs.setdefault("region", self.config["region"])
+        return cloud_call(self.cloud, "connecting", cls, *args, **kwargs)
+
+    # hooks for subclasses
+    def create_kwargs(self, spec: LaunchSpec, progress: Progress | None) -> dict[str, Any]:
+        from libcloud.compute.base import NodeAuthSSHKey, NodeImage, NodeSize
+
+        s = spec.settings
+        size = NodeSize(s.instance_type or "", s.instance_type or "", 0, 0, 0, 0, self.driver)
+        return {"name": spec.server, "image": NodeImage(s.image, s.image, self.driver), "size": size,
+                "auth": NodeAuthSSHKey(spec.public_key)}
+
+    def to_instance(self, node: Any, server: str, user: str) -> Instance:
+        host = (node.public_ips or node.private_ips or [None])[0]
+        if not host:
+            raise CloudError(f"{self.cloud}: instance {node.id} has no IP address")
+        private = (node.private_ips or [None])[0]
+        return Instance(node_id=node.id, server=server, host=host, port=22, user=user, private_ip=private,
+                        state=str(node.state), extra={"private_ip": private})
+
+    def after_create(self, node: Any, spec: LaunchSpec, progress: Progress | None) -> None:
+        """Attach volumes, tag... (nothing for the generic driver)."""
+
+    # the contract
+    def launch(self, spec: LaunchSpec, on_created: Callable[[str], None], progress: Progress | None = None) -> Instance:
+        node = cloud_call(self.cloud, "create_node", self.driver.create_node, **self.create_kwargs(spec, progress))
+        try:
+            on_created(node.id)
+            self.after_create(node, spec, progress)
+            node = self.wait_running(node, progress)
+            return self.to_instance(node, spec.server, spec.settings.ssh_user)
+        except BaseException:
+            self.destroy(node.id)
+            raise
+
+    def wait_running(self, node: Any, progress: Progress | None) -> Any:
+        if progress:
+            progress(f"{self.cloud}: waiting for {node.name} to run")
+        deadline = time.monotonic() + float(self.config.get("wait_running", WAIT_RUNNING))
+        while time.monotonic() < deadline:
+            current = self.find(node.id)
+            if current is not None and str(current.state).lower() == "running" and (current.public_ips or current.private_ips):
+                return current
+            time.sleep(float(self.config.get("poll_interval", 2.0)))
+        raise CloudError(f"{self.cloud}: instance {node.id} did not reach 'running' within {WAIT_RUNNING:.0f}s",
+                         hint="The instance is destroyed; try again or pick another instance type.")
+
+    def find(self, node_id: str) -> Any:
+        nodes = cloud_call(self.cloud, "list_nodes", self.driver.list_nodes)
+        return next((n for n in nodes if n.id == node_id), None)
+
+    def destroy(self, node_id: str, extra: Mapping[str, Any] | None = None) -> None:
+        node = self.find(node_id)
+        if node is not None:
+            cloud_call(self.cloud, f"destroying {node_id}", self.driver.destroy_node, node)
+
+    def list_instances(self) -> list[Instance]:
+        found = []
+        for node in cloud_call(self.cloud, "list_nodes", self.driver.list_nodes):
+            tags = node.extra.get("tags") or node.extra.get("labels") or node.extra.get("metadata") or {}
+            server = tags.get(SERVER_TAG) if isinstance(tags, dict) else None
+            if server and str(node.state).lower() not in ("terminated",):
+                host = (node.public_ips or node.private_ips or [""])[0]
+                found.append(Instance(node.id, server, host, state=str(node.state)))
+        return found
+
+    def check(self) -> str:
+        nodes = cloud_call(self.cloud, "list_nodes", self.driver.list_nodes)
+        return f"{self.cloud}: credentials work ({len(nodes)} instances visible)"
