@@ -97,7 +97,10 @@ class Controller:
         layers = [self._recorded_layer(run.inputs, f"run {run.id}"), *([parse_assignments(inputs)] if inputs else [])]
         plan = build_plan(resolved, Phase(run.phase), layers, server=run.server)
         start = self._resume_point(run)
-        return self._execute(record, plan, dict(run.inputs), start=start, resumed_from=run.id)
+        # record what the steps get: the recorded inputs with any -i override applied on top
+        view = masked(resolve_inputs(resolved, layers).values())
+        return self._execute(record, plan, view, start=start, resumed_from=run.id,
+                             record_server={"inputs": view} if plan.phase is Phase.BOOT else None)
 
     def decommission(self, server: str, budget: float = 600.0) -> RunResult:
         """Every Decommission script, each recorded, within a time budget; failures do not stop the rest."""
@@ -139,11 +142,15 @@ class Controller:
                            hint=f"Pass it again with -i {hidden[0]}=cred:NAME.")
         return Layer.from_raw(source, raw, strict=False)
 
+    def materialize(self, plan: Plan) -> dict[int, dict[str, str]]:
+        """Every step's input values (credentials fetched, env: references followed); BadInput if one is missing."""
+        lookup = env_lookup(self.store, self.creds)
+        return {s.index: materialize(s.inputs, self.creds, lookup) for s in plan.steps}
+
     def _execute(self, record: ServerRecord, plan: Plan, view: dict, *, start: int = 0,
                  resumed_from: str | None = None, keep_going: bool = False, budget: float | None = None,
                  record_server: dict | None = None) -> RunResult:
-        lookup = env_lookup(self.store, self.creds)
-        envs = {s.index: materialize(s.inputs, self.creds, lookup) for s in plan.steps}
+        envs = self.materialize(plan)
         secrets = [v for s in plan.steps for v in secret_values(s.inputs, envs[s.index])]
         spec = host_spec(record)
         run_id = self.store.start_run(record.name, plan.phase.value, who=who(), template=str(plan.template.path.resolve()),

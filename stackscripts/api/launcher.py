@@ -8,7 +8,7 @@ from typing import Callable, Sequence
 
 from ..clouds import provider_for
 from ..errors import BadInput, CloudError, ConnectionFailed, NotFound, RunFailed
-from ..inputs.resolve import Layer
+from ..inputs.resolve import Layer, parse_assignments
 from ..model import CloudSettings, Phase, RunResult, ServerState, Template
 from ..plan import build_plan, resolve_template
 from ..providers.base import DEPLOYMENT_TAG, SERVER_TAG, TEMPLATE_TAG, Instance, LaunchSpec, Provider
@@ -72,7 +72,8 @@ class Launcher:
         """Create the instance, record it before and after each cloud call, wait for SSH, boot."""
         loaded = load_template(template)
         resolved = resolve_template(loaded, self.c.catalog)
-        build_plan(resolved, Phase.BOOT, layers)  # inputs checked before any cloud call
+        extra = [*layers, *([parse_assignments(inputs)] if inputs else [])]
+        self.c.materialize(build_plan(resolved, Phase.BOOT, extra))  # inputs and credentials before any cloud call
         provider = provider_for(cloud)
         settings = pick_settings(loaded, cloud, provider, image)
         try:
@@ -89,6 +90,7 @@ class Launcher:
         tags = {SERVER_TAG: name, TEMPLATE_TAG: loaded.sha256, **({DEPLOYMENT_TAG: deployment} if deployment else {})}
         spec = LaunchSpec(server=name, settings=settings, public_key=public_key, key_name=key_path.stem, tags=tags)
         instance: Instance | None = None
+        launch_started = time.time()
         try:
             self.progress(f"{name}: launching on {cloud} ({settings.image})")
             instance = provider.launch(spec, lambda node_id: self.c.store.update_server(name, node_id=node_id),
@@ -97,6 +99,8 @@ class Launcher:
                                        node_id=instance.node_id, extra={**instance.extra, "private_ip": instance.private_ip})
             self.progress(f"{name}: waiting for SSH at {instance.host}:{instance.port}")
             wait_for_ssh(instance.host, instance.port, float(provider.config.get("ssh_wait", SSH_WAIT)))
+            self.c.store.update_server(name, extra={**instance.extra, "private_ip": instance.private_ip,
+                                                    "launch_started": launch_started, "ssh_ready": time.time()})
         except BaseException:
             self._destroy_quietly(provider, name, instance)
             raise

@@ -27,6 +27,7 @@ COMMANDS = {
     "deploy": ("stackscripts.cli.deploy", "Launch and boot every server of a deployment."),
     "terminate": ("stackscripts.cli.terminate", "Decommission, then destroy a server's instance."),
     "clouds": ("stackscripts.cli.clouds", "Configured clouds: list, check."),
+    "report": ("stackscripts.cli.report", "Boot-time table of runs, side by side, or as HTML."),
 }
 
 

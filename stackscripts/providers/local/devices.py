@@ -108,19 +108,22 @@ def create(directory: Path, name: str, size_gb: int, device: str) -> Drive:
     return Drive(name, size_gb, device, str(backing), attach(backing))
 
 
-def attached_under(directory: Path) -> list[tuple[str, str]]:
-    """(loop device, backing file) for every loop device backed by a file under directory, deleted or not."""
+def loop_table() -> list[tuple[str, str]]:
+    """(loop device, backing file) for every attached loop device; a deleted file keeps its old path."""
     done = _losetup("--list", "--noheadings", "--raw", "--output", "NAME,BACK-FILE")
     if done.returncode != 0:
         return []
-    prefix = str(directory).rstrip("/") + "/"
-    found = []
+    table = []
     for line in done.stdout.splitlines():
         name, _, back = line.partition(" ")
-        back = back.replace("\\x20", " ").removesuffix(" (deleted)")
-        if back.startswith(prefix):
-            found.append((name, back))
-    return found
+        table.append((name, back.replace("\\x20", " ").removesuffix(" (deleted)")))
+    return table
+
+
+def attached_under(directory: Path, table: list[tuple[str, str]] | None = None) -> list[tuple[str, str]]:
+    """(loop device, backing file) for every loop device backed by a file under directory, deleted or not."""
+    prefix = str(directory).rstrip("/") + "/"
+    return [(name, back) for name, back in (loop_table() if table is None else table) if back.startswith(prefix)]
 
 
 def detach(device: str) -> None:

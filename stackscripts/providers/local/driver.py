@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import re
 import shutil
 import time
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 from libcloud.compute.base import Node, NodeDriver, NodeImage, NodeLocation, NodeSize
 from libcloud.compute.types import NodeState
@@ -36,7 +38,6 @@ class LocalNodeDriver(NodeDriver):
 
     type = "local"
     name = "stackscripts local cloud"
-    website = "https://github.com/stackscripts/stackscripts"
     features = {"create_node": ["ssh_key"]}
 
     def __init__(
@@ -56,12 +57,10 @@ class LocalNodeDriver(NodeDriver):
 
     def list_sizes(self, location: NodeLocation | None = None) -> list[NodeSize]:
         cpus = os.cpu_count() or 1
-        return [
-            NodeSize(id=i, name=i, ram=ram, disk=0, bandwidth=None, price=0.0, driver=self, extra={"cpus": min(c, cpus)})
-            for i, (ram, c) in SIZES.items()
-        ]
+        return [NodeSize(i, i, ram, 0, None, 0.0, self, extra={"cpus": min(c, cpus)}) for i, (ram, c) in SIZES.items()]
 
     def list_images(self, location: NodeLocation | None = None, ex_prefix: str = "stackscripts/") -> list[NodeImage]:
+        """Local images whose tag starts with ex_prefix (the base image and any built from it)."""
         return [
             NodeImage(id=tag, name=tag, driver=self, extra={"image_id": image_id, "size": size})
             for tag, image_id, size in self.engine.list_images(ex_prefix)
@@ -94,39 +93,46 @@ class LocalNodeDriver(NodeDriver):
         keys = _check_keys(ex_authorized_key)
         ram, cpus = self._size(size)
         tag = self._image(image, ex_on_progress)
-        if self.engine.inspect(name) is not None:
-            raise CloudError(f"local cloud: an instance named {name!r} already exists; destroy it or pick another name.")
+        volumes = _volume_specs(ex_volumes)
         home = self.state_root / name
-        self._release(home)  # leftovers of an earlier crashed create
-        home.mkdir(parents=True, exist_ok=True)
-        drives: list[Drive] = []
-        try:
-            for volume in _volume_specs(ex_volumes):
-                drives.append(devices.create(home, volume["name"], volume["size_gb"], volume["device"]))
-            labels = {**(ex_labels or {}), MANAGED_LABEL: "1", SERVER_LABEL: name, STATE_LABEL: str(home)}
-            info = self.engine.create_and_start(
-                ContainerSpec(
-                    name=name,
-                    image=tag,
-                    labels={k: str(v) for k, v in labels.items()},
-                    devices=[f"{d.loop_device}:{d.device}:rwm" for d in drives],
-                    mem_limit=ram * 1024 * 1024,
-                    nano_cpus=cpus * 10**9,
-                    anonymous_volumes=["/var/lib/docker"],
-                    files={"/root/.ssh/authorized_keys": (keys.encode(), 0o600)},
+        labels = {**(ex_labels or {}), MANAGED_LABEL: "1", SERVER_LABEL: name, STATE_LABEL: str(home)}
+        with self._lock():  # the name is claimed once the container exists
+            if self.engine.inspect(name) is not None:
+                raise CloudError(
+                    f"local cloud: an instance named {name!r} already exists; destroy it or pick another name."
                 )
-            )
+            self._release(home)  # leftovers of an earlier crashed create
+            home.mkdir(mode=0o700, parents=True)
+            try:
+                drives = [devices.create(home, v["name"], v["size_gb"], v["device"]) for v in volumes]
+                container_id = self.engine.create(
+                    ContainerSpec(
+                        name=name,
+                        image=tag,
+                        labels={k: str(v) for k, v in labels.items()},
+                        devices=[f"{d.loop_device}:{d.device}:rwm" for d in drives] + _extra_devices(),
+                        mem_limit=ram * 1024 * 1024,
+                        nano_cpus=cpus * 10**9,
+                        anonymous_volumes=["/var/lib/docker"],
+                        files={"/root/.ssh/authorized_keys": (keys.encode(), 0o600)},
+                    )
+                )
+            except BaseException:
+                self._release(home)
+                raise
+        try:
+            info = self.engine.start(container_id)
         except BaseException:
-            self.engine.remove(name)
-            self._release(home)
+            self.destroy_node(container_id)
             raise
         return self._node(info)
 
     def list_nodes(self, ex_labels: Mapping[str, str] | None = None) -> list[Node]:
         """Managed instances (optionally only those carrying all ex_labels), ports re-read from the engine."""
         wanted = dict(ex_labels or {})
+        table = devices.loop_table()
         return [
-            self._node(info)
+            self._node(info, table)
             for info in self.engine.list_managed()
             if all(info.labels.get(k) == str(v) for k, v in wanted.items())
         ]
@@ -153,13 +159,14 @@ class LocalNodeDriver(NodeDriver):
     def destroy_node(self, node: Node | str) -> bool:
         """Remove the container, its loop devices and backing files. Idempotent; accepts a Node, name or id."""
         ref = _ref(node)
-        info = self.engine.inspect(ref)
-        name = info.name if info else (node.name if isinstance(node, Node) else ref)
-        home = Path(info.labels[STATE_LABEL]) if info and STATE_LABEL in info.labels else self.state_root / name
-        if info is not None:
-            self.engine.remove(info.id)
-        if NAME_PATTERN.match(name):
-            self._release(home)
+        with self._lock():
+            info = self.engine.inspect(ref)
+            name = info.name if info else (node.name if isinstance(node, Node) else ref)
+            home = Path(info.labels[STATE_LABEL]) if info and STATE_LABEL in info.labels else self.state_root / name
+            if info is not None:
+                self.engine.remove(info.id)
+            if NAME_PATTERN.match(name):
+                self._release(home)
         return True
 
     def ex_destroy_all(self, ex_labels: Mapping[str, str] | None = None) -> int:
@@ -186,6 +193,14 @@ class LocalNodeDriver(NodeDriver):
             raise CloudError(f"local cloud: no image {tag!r} on this engine; the default image is {BASE_TAG}.")
         return tag
 
+    @contextlib.contextmanager
+    def _lock(self) -> Iterator[None]:
+        """Serialise creates and destroys (across processes) so a name's files have one owner at a time."""
+        self.state_root.mkdir(parents=True, exist_ok=True)
+        with open(self.state_root / ".instances.lock", "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
+
     def _release(self, home: Path, timeout: float = 10.0) -> None:
         """Detach every loop device backed by a file under home, then delete home."""
         deadline = time.monotonic() + timeout
@@ -198,11 +213,12 @@ class LocalNodeDriver(NodeDriver):
             time.sleep(0.1)
         shutil.rmtree(home, ignore_errors=True)
 
-    def _node(self, info: ContainerInfo) -> Node:
+    def _node(self, info: ContainerInfo, table: list[tuple[str, str]] | None = None) -> Node:
         home = Path(info.labels.get(STATE_LABEL) or self.state_root / info.name)
         in_container = dict(info.devices)
         drives = []
-        for loop_device, backing in sorted(devices.attached_under(home), key=lambda item: in_container.get(item[0], "")):
+        attached = sorted(devices.attached_under(home, table), key=lambda item: in_container.get(item[0], ""))
+        for loop_device, backing in attached:
             path = Path(backing)
             size = path.stat().st_size // 1024**3 if path.exists() else 0
             drives.append(Drive(path.stem, size, in_container.get(loop_device, ""), backing, loop_device).as_dict())
@@ -228,6 +244,11 @@ class LocalNodeDriver(NodeDriver):
         )
 
 
+def _extra_devices() -> list[str]:
+    """Host devices every instance gets: btrfs-control lets `btrfs device scan` work inside."""
+    return [f"{d}:{d}:rwm" for d in ("/dev/btrfs-control",) if os.path.exists(d)]
+
+
 def _ref(node: Node | str) -> str:
     return node.extra.get("container_id") or node.id if isinstance(node, Node) else node
 
@@ -243,7 +264,9 @@ def _check_name(name: str) -> None:
 def _check_keys(text: str) -> str:
     lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
     if not lines or not all(KEY_PATTERN.match(line) for line in lines):
-        raise CloudError("local cloud: ex_authorized_key must be one or more OpenSSH public key lines ('ssh-ed25519 AAAA...').")
+        raise CloudError(
+            "local cloud: ex_authorized_key must be one or more OpenSSH public key lines ('ssh-ed25519 AAAA...')."
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -20,7 +20,8 @@ from ...errors import CloudError
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 MANAGED_LABEL = "stackscripts.managed"
 SERVER_LABEL = "stackscripts.server"
-# Capability numbers 0..40 (linux/capability.h). SYS_RESOURCE is left out: some hosts refuse it (and so --privileged).
+# Capability numbers 0..40 (linux/capability.h). Instances get every one this process holds: some hosts
+# withhold SYS_RESOURCE (and so refuse --privileged), and older engines do not know the newest (retried without).
 CAPABILITIES = (
     "CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID KILL SETGID SETUID SETPCAP LINUX_IMMUTABLE "
     "NET_BIND_SERVICE NET_BROADCAST NET_ADMIN NET_RAW IPC_LOCK IPC_OWNER SYS_MODULE SYS_RAWIO SYS_CHROOT "
@@ -28,18 +29,17 @@ CAPABILITIES = (
     "AUDIT_WRITE AUDIT_CONTROL SETFCAP MAC_OVERRIDE MAC_ADMIN SYSLOG WAKE_ALARM BLOCK_SUSPEND AUDIT_READ "
     "PERFMON BPF CHECKPOINT_RESTORE"
 ).split()
-EXCLUDED_CAPABILITIES = {"SYS_RESOURCE"}
 
 
 def system_capabilities() -> list[str]:
-    """Every capability this process may grant (its bounding set), except the excluded ones."""
+    """Every capability this process may grant: its bounding set."""
     try:
         with open("/proc/self/status") as status:
             line = next(l for l in status if l.startswith("CapBnd:"))
         bounding = int(line.split()[1], 16)
     except (OSError, StopIteration, ValueError):
         bounding = (1 << len(CAPABILITIES)) - 1
-    return [n for i, n in enumerate(CAPABILITIES) if bounding >> i & 1 and n not in EXCLUDED_CAPABILITIES]
+    return [n for i, n in enumerate(CAPABILITIES) if bounding >> i & 1]
 
 
 @dataclass(frozen=True)
@@ -106,10 +106,20 @@ class Engine:
         """Import a root filesystem tarball as image `tag` (like `docker import`); returns its id."""
         repository, _, version = tag.rpartition(":")
         try:
+            old = str(self.client.images.get(tag).id)
+        except docker.errors.DockerException:
+            old = None
+        try:
             self.client.api.import_image(src=path, repository=repository, tag=version, changes=changes)
-            return str(self.client.images.get(tag).id)
+            new = str(self.client.images.get(tag).id)
         except docker.errors.DockerException as exc:
             raise CloudError(f"local cloud: importing {path} as image {tag} failed: {exc}") from exc
+        if old and old != new:
+            try:
+                self.client.images.remove(old)  # the superseded build, unless containers still use it
+            except docker.errors.DockerException:
+                pass
+        return new
 
     def list_images(self, prefix: str) -> list[tuple[str, str, int]]:
         """(tag, id, size) for every local image whose tag starts with prefix."""
@@ -122,16 +132,16 @@ class Engine:
 
     # containers
 
-    def create_and_start(self, spec: ContainerSpec) -> ContainerInfo:
-        """Create the container, copy spec.files into it, start it, return its fresh state."""
+    def create(self, spec: ContainerSpec) -> str:
+        """Create (not start) the container and copy spec.files into it; returns its id."""
         container = self._create(spec)
         try:
             if spec.files:
                 container.put_archive("/", _tar(spec.files))
-            container.start()
         except docker.errors.DockerException as exc:
-            raise CloudError(f"local cloud: starting container {spec.name} failed: {_explain(exc)}") from exc
-        return self.wait_port(spec.name)
+            self.remove(str(container.id))
+            raise CloudError(f"local cloud: copying files into container {spec.name} failed: {exc}") from exc
+        return str(container.id)
 
     def _create(self, spec: ContainerSpec) -> Container:
         """Create the container; capabilities this engine does not know are dropped and creation retried."""
@@ -160,9 +170,9 @@ class Engine:
                 if unknown and unknown.group(1) in self.capabilities:
                     self.capabilities = [c for c in self.capabilities if c != unknown.group(1)]
                     continue
-                raise CloudError(f"local cloud: creating container {spec.name} failed: {_explain(exc)}") from exc
+                raise CloudError(f"local cloud: creating container {spec.name} failed: {exc}") from exc
             except docker.errors.DockerException as exc:
-                raise CloudError(f"local cloud: creating container {spec.name} failed: {_explain(exc)}") from exc
+                raise CloudError(f"local cloud: creating container {spec.name} failed: {exc}") from exc
 
     def wait_port(self, name_or_id: str, timeout: float = 10.0) -> ContainerInfo:
         """Inspect until the engine reports the published SSH port (it is assigned at start)."""
@@ -282,13 +292,4 @@ def _tar(files: dict[str, tuple[bytes, int]]) -> bytes:
             entry.size, entry.mode, entry.mtime = len(content), mode, int(time.time())
             archive.addfile(entry, io.BytesIO(content))
     return buffer.getvalue()
-
-
-def _explain(exc: Exception) -> str:
-    text = str(exc)
-    if "port is already allocated" in text:
-        return text + " (another process took the port; retry)"
-    if "Conflict" in text and "already in use" in text:
-        return text + " (a server of that name exists: destroy it first)"
-    return text
 

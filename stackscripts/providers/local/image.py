@@ -24,7 +24,7 @@ DEFAULT_STATE_DIR = "/var/lib/stackscripts/local-cloud"
 PACKAGES = (
     "openssh-server", "openssh-sftp-server", "iproute2", "iputils-ping", "procps", "ca-certificates", "curl", "gnupg",
     "less", "kmod", "util-linux", "e2fsprogs", "btrfs-progs", "iptables", "netcat-openbsd",
-    "sudo", "python3-minimal", "xz-utils", "tzdata",
+    "sudo", "python3-minimal", "xz-utils", "tzdata", "sysvinit-core",
 )  # fmt: skip
 
 
@@ -35,7 +35,7 @@ def state_dir() -> Path:
 
 def recipe_digest(suite: str = SUITE) -> str:
     """Changes whenever what goes into the image changes, so a stale cached image is rebuilt."""
-    text = "\n".join([suite, *PACKAGES, rootfs.INIT_SCRIPT, rootfs.SSHD_CONFIG])
+    text = "\n".join([suite, *PACKAGES, rootfs.INIT_SCRIPT, rootfs.SSHD_CONFIG, rootfs.ULIMIT_HOOK])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -55,8 +55,11 @@ def ensure_base_image(
     root = state_dir()
     root.mkdir(parents=True, exist_ok=True)
     with open(root / ".image.lock", "w") as lock:
-        say(f"waiting for the image build lock {root / '.image.lock'}")
-        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            say(f"another process is building {tag}; waiting for it ({root / '.image.lock'})")
+            fcntl.flock(lock, fcntl.LOCK_EX)
         if not rebuild and _is_current(engine, tag, digest):
             return tag  # another process built it while we waited
         _build(engine, tag, digest, root, say)
@@ -95,7 +98,8 @@ def _build(engine: Engine, tag: str, digest: str, root: Path, say: ProgressCallb
         rootfs.configure(target, entries or rootfs.default_sources(SUITE, mirror))
         tarball = work / "rootfs.tar"
         say(f"packing {tarball}")
-        _stream(["tar", "--numeric-owner", "-C", str(target), "-cf", str(tarball), "."], say, "tar of the root filesystem")
+        tar = ["tar", "--numeric-owner", "-C", str(target), "-cf", str(tarball), "."]
+        _stream(tar, say, "tar of the root filesystem")
         say(f"importing {tarball} as image {tag}")
         changes = [
             f"CMD [\"{rootfs.INIT_PATH}\"]",

@@ -24,12 +24,29 @@ if [ -d /root/.ssh ]; then
     chmod 700 /root/.ssh
     chmod 600 /root/.ssh/authorized_keys 2>/dev/null || true
 fi
+# A runlevel-2 utmp record, so that invoke-rc.d starts the services packages install, as on a VM.
+python3 -c 'import struct, time; open("/run/utmp", "wb").write(struct.pack(
+    "hi32s4s32s256shhiii16s20s", 1, 50 + 256 * 78, b"~", b"~~", b"runlevel", b"", 0, 0, 0, int(time.time()), 0, b"", b""))
+' 2>/dev/null || true
 # Services that scripts installed (docker.io...) start again after a reboot, as on a VM.
 for service in /etc/rc2.d/S*; do
     case "$service" in *ssh|*procps|*'*') continue ;; esac
     timeout 60 "$service" start >>/var/log/stackscripts-boot.log 2>&1 </dev/null || true
 done
 exec /usr/sbin/sshd -D -e
+"""
+
+# Sourced by every init script through /lib/lsb/init-functions (its hook directory).
+ULIMIT_HOOK_PATH = "/lib/lsb/init-functions.d/50-stackscripts-ulimit"
+ULIMIT_HOOK = """\
+# stackscripts local cloud: an instance may not raise a hard resource limit (the host can withhold
+# CAP_SYS_RESOURCE), and `ulimit -n 1048576` under `set -e` (docker.io's init script) would then abort.
+# A request above the hard limit is capped at the hard limit instead.
+ulimit() {
+    command ulimit "$@" 2>/dev/null && return 0
+    [ $# -eq 2 ] || { command ulimit "$@"; return; }
+    command ulimit -S "$1" "$(command ulimit -H "$1")"
+}
 """
 
 SSHD_CONFIG = """\
@@ -145,7 +162,11 @@ def configure(target: Path, sources: list[SourceEntry]) -> None:
     (target / "etc/ssh/sshd_config.d/stackscripts.conf").write_text(SSHD_CONFIG)
     pam = target / "etc/pam.d/sshd"
     if pam.exists():  # containers may not set a login uid
-        pam.write_text(re.sub(r"(?m)^session\s+required\s+pam_loginuid\.so", "session optional pam_loginuid.so", pam.read_text()))
+        required = re.compile(r"(?m)^session\s+required\s+pam_loginuid\.so")
+        pam.write_text(required.sub("session optional pam_loginuid.so", pam.read_text()))
+    hook = target / ULIMIT_HOOK_PATH.lstrip("/")
+    hook.parent.mkdir(parents=True, exist_ok=True)
+    hook.write_text(ULIMIT_HOOK)
     init = target / INIT_PATH.lstrip("/")
     init.write_text(INIT_SCRIPT)
     init.chmod(0o755)

@@ -1,0 +1,1 @@
+"""Reports read only from the audit store: boot-time tables, comparisons, HTML timelines."""
