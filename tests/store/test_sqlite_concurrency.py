@@ -1,0 +1,118 @@
+"""Many executor threads sharing one store: correct, ordered, and fast."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from stackscripts.errors import StackscriptsError
+from stackscripts.store.base import ServerRecord
+from stackscripts.store.sqlite import SQLiteStore
+
+THREADS, STEPS, APPENDS = 50, 5, 20
+
+
+def _piece(server: int, step: int, n: int) -> tuple[str, str]:
+    return ("stderr" if n % 4 == 3 else "stdout"), f"[{server}.{step}.{n}]"
+
+
+def _fleet(store: SQLiteStore) -> tuple[float, dict[str, str]]:
+    """Run THREADS servers in parallel; return the elapsed time and each server's run id."""
+    for number in range(THREADS):
+        store.put_server(ServerRecord(f"s{number:02d}"))
+    runs: dict[str, str] = {}
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(THREADS)
+
+    def work(number: int) -> None:
+        try:
+            server = f"s{number:02d}"
+            barrier.wait()
+            run_id = store.start_run(server, "Boot", who="", template=None, inputs={})
+            runs[server] = run_id
+            for step in range(STEPS):
+                store.start_step(run_id, step, f"step {step}", "Boot", sha256="", inputs={})
+                for n in range(APPENDS):
+                    store.append_output(run_id, step, *_piece(number, step, n))
+                store.finish_step(run_id, step, 0, None)
+            store.finish_run(run_id, "succeeded")
+        except BaseException as exc:  # reported by the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(THREADS)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    assert not errors, errors
+    return elapsed, runs
+
+
+@pytest.mark.parametrize("flush_interval", [1.0, 0.002])
+def test_fifty_threads_record_everything_in_order(
+        db_path: Path, flush_interval: float,
+        record_property: Callable[[str, object], None]) -> None:
+    with SQLiteStore(db_path, flush_interval=flush_interval) as store:
+        elapsed, runs = _fleet(store)
+        record_property("seconds", round(elapsed, 3))
+        assert elapsed < 30
+    with SQLiteStore(db_path) as store:
+        assert len(store.list_runs(limit=0)) == THREADS
+        for server, run_id in runs.items():
+            number = int(server[1:])
+            run = store.get_run(run_id)
+            assert run.state == "succeeded" and len(run.steps) == STEPS
+            for step in run.steps:
+                pieces = [_piece(number, step.index, n) for n in range(APPENDS)]
+                assert step.output == "".join(text for _, text in pieces)
+                assert step.stdout == "".join(t for s, t in pieces if s == "stdout")
+                assert step.stderr == "".join(t for s, t in pieces if s == "stderr")
+
+
+def test_threads_racing_for_one_server_get_one_lock(store: SQLiteStore) -> None:
+    store.put_server(ServerRecord("web1"))
+    won: list[str] = []
+    lost: list[str] = []
+    barrier = threading.Barrier(20)
+
+    def attempt() -> None:
+        barrier.wait()
+        try:
+            won.append(store.start_run("web1", "Boot", who="", template=None, inputs={}))
+        except Exception as exc:
+            lost.append(str(exc))
+
+    threads = [threading.Thread(target=attempt) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(won) == 1 and len(lost) == 19
+    assert all(message.startswith(f"web1 is busy: run {won[0]} ") for message in lost)
+
+
+def test_output_survives_a_write_blocked_by_another_process(db_path: Path) -> None:
+    with SQLiteStore(db_path, busy_timeout=0.2, flush_interval=0.05) as store:
+        store.put_server(ServerRecord("web1"))
+        run_id = store.start_run("web1", "Boot", who="", template=None, inputs={})
+        store.start_step(run_id, 0, "s", "Boot", sha256="", inputs={})
+        blocker = sqlite3.connect(db_path, isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")  # holds the write lock: background flushes fail
+        for n in range(5):
+            store.append_output(run_id, 0, "stdout", f"{n} ")
+            time.sleep(0.15)
+        with pytest.raises(StackscriptsError, match="locked"):
+            store.finish_step(run_id, 0, 0, None)
+        blocker.execute("ROLLBACK")
+        blocker.close()
+        store.append_output(run_id, 0, "stderr", "end")
+        store.finish_step(run_id, 0, 0, None)
+        step = store.get_run(run_id).steps[0]
+        assert step.output == "0 1 2 3 4 end" and step.exit_code == 0
