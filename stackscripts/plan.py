@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from .catalog.library import Catalog
-from .catalog.scripts import missing_attachments
+from .catalog.scripts import attachment_line, missing_attachments
 from .errors import BadInput
 from .inputs.resolve import Layer, resolve
 from .model import Phase, Plan, PlannedStep, ResolvedInput, Script, ScriptRef, Template
@@ -38,7 +38,8 @@ def resolve_template(template: Template, catalog: Catalog) -> ResolvedTemplate:
             missing = missing_attachments(script)
             if missing:
                 raise BadInput(f"script {script.name!r} lists attachment {missing[0]!r}, which does not exist",
-                               file=str(script.path), hint=f"Add {script.attach_dir / missing[0]} or remove it from Attachments.")
+                               file=str(script.path), line=attachment_line(script, missing[0]),
+                               hint=f"Add {script.attach_dir / missing[0]} or remove it from Attachments.")
             resolved.append((ref, script))
         steps[phase] = tuple(resolved)
     return ResolvedTemplate(template, steps)

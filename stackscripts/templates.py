@@ -39,14 +39,22 @@ def load_template(path: Path | str) -> Template:
         raise BadInput("is a folder, not a template", file=file, hint="Name a .yaml file.") from None
     try:
         text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise BadInput("the template is not UTF-8 text", file=file, hint="Save it as UTF-8.") from None
+    except UnicodeDecodeError as exc:
+        raise BadInput("the template is not UTF-8 text", file=file, line=raw[: exc.start].count(b"\n") + 1,
+                       hint="Save it as UTF-8.") from None
     data = yamlsrc.load(text, file)
+    if data is None:
+        raise BadInput("the template is empty", file=file, line=1,
+                       hint="Start with 'Name: My Template' and 'RightScripts:'.")
     if not isinstance(data, dict):
-        raise BadInput("a ServerTemplate must be a YAML mapping", file=file, line=1,
+        first = next((n for n, line in enumerate(text.split("\n"), 1)
+                      if line.strip() and not line.lstrip().startswith("#")), 1)
+        raise BadInput("a ServerTemplate must be a YAML mapping", file=file, line=yamlsrc.line_of(data) or first,
                        hint="Start with 'Name: My Template' and 'RightScripts:'.")
     _check_keys(data, TOP_KEYS, file, "ServerTemplate")
     name = data.get("Name")
+    if name is not None and not isinstance(name, str):
+        raise _bad("'Name' must be text", file, data, "Name", "Quote it, e.g. 'Name: \"2024\"'.")
     if not isinstance(name, str) or not name.strip():
         raise _bad("missing 'Name'", file, data, "Name", "Add 'Name: My Template' at the top.")
     description = data.get("Description")
@@ -97,6 +105,9 @@ def _step(entry: Any, file: str, parent: list, index: int) -> ScriptRef:
     line = yamlsrc.line_of(parent, index)
     if isinstance(entry, str) and entry.strip():
         return ScriptRef(ref=entry.strip(), line=line)
+    if entry is None or entry == "":
+        raise BadInput("empty script entry", file=file, line=line,
+                       hint="Write a path after the '-' ('- ../scripts/x.sh'), or remove the line.")
     if not isinstance(entry, dict):
         raise BadInput(f"invalid script entry {entry!r}", file=file, line=line,
                        hint="Write a path ('- ../scripts/x.sh'), or a map with Script (or Name) and optional Timeout, Retries.")
@@ -149,6 +160,10 @@ def _setting(raw: Any, file: str, parent: list, index: int) -> CloudSettings:
         if not isinstance(raw.get(key), str) or not raw[key].strip():
             raise _bad(f"cloud setting without {key}", file, raw, key if key in raw else None,
                        f"Add '{key}: ...' (e.g. Cloud: local, Image: stackscripts/debian:bookworm).")
+    for key in ("Instance Type", "SSH User", "User Data", "Datacenter"):
+        if raw.get(key) is not None and not isinstance(raw[key], str):
+            raise _bad(f"cloud setting: {key} must be text, not {raw[key]!r}", file, raw, key,
+                       f"Write '{key}: ...' with a single value (quote it if it looks like a number).")
     provider, _, region = raw["Cloud"].strip().partition(" ")
     volumes = raw.get("Volumes") or []
     if not isinstance(volumes, list):
@@ -166,9 +181,17 @@ def _volume(raw: Any, file: str, parent: list, index: int) -> VolumeSpec:
         raise BadInput("a volume must be a mapping", file=file, line=line, hint="Write '- {Name: data, Size: 10}'.")
     _check_keys(raw, VOLUME_KEYS, file, "volume")
     size = raw.get("Size")
-    if not isinstance(raw.get("Name"), str) or isinstance(size, bool) or not isinstance(size, int) or size <= 0:
-        raise BadInput("a volume needs a Name and a Size in GB (a whole number > 0)", file=file, line=line,
-                       hint="Write '- {Name: data, Size: 10, Device: /dev/xvdb}'.")
+    if not isinstance(raw.get("Name"), str) or not raw["Name"].strip():
+        raise _bad("a volume needs a Name", file, raw, "Name" if "Name" in raw else None,
+                   "Write '- {Name: data, Size: 10, Device: /dev/xvdb}'.")
+    if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
+        raise _bad(f"volume {raw['Name']}: Size must be a whole number of GB > 0, not {size!r}", file, raw,
+                   "Size" if "Size" in raw else None, "Write 'Size: 10' (GB).")
+    if raw.get("Device") is not None and not isinstance(raw["Device"], str):
+        raise _bad(f"volume: Device must be a device path, not {raw['Device']!r}", file, raw, "Device",
+                   "Write 'Device: /dev/xvdb'.")
+    if "Ephemeral" in raw and not isinstance(raw["Ephemeral"], bool):
+        raise _bad("volume: Ephemeral must be true or false", file, raw, "Ephemeral", "Write 'Ephemeral: true'.")
     return VolumeSpec(name=raw["Name"], size_gb=size, device=raw.get("Device"), ephemeral=bool(raw.get("Ephemeral", True)))
 
 

@@ -42,20 +42,52 @@ def load(text: str, file: str, line_map: Sequence[int] | None = None) -> Any:
     try:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = at(mark.line) if mark else None
         problem = exc.problem or exc.context or "invalid YAML"
+        mark = exc.problem_mark or exc.context_mark
+        if "end of stream" in problem and exc.context_mark is not None:
+            mark = exc.context_mark  # the end of the file is no place to fix anything: name the opening line
+        line = at(mark.line) if mark else None
         raise BadInput(
             f"invalid YAML: {problem}",
             file=file,
             line=line,
-            hint="Check indentation and quoting; values with ': ' or a leading '[', '{', '*' or '&' need quotes.",
+            hint=_yaml_hint(exc, text, mark.line if mark else None, at),
         ) from None
     except yaml.YAMLError as exc:
         raise BadInput(f"invalid YAML: {exc}", file=file) from None
     if node is None:
         return None
     return _convert(node, file, at)
+
+
+_QUOTE_HINT = "Check indentation and quoting; values with ': ' or a leading '[', '{', '*' or '&' need quotes."
+
+
+def _yaml_hint(exc: yaml.MarkedYAMLError, text: str, mark_line: int | None, at: Any) -> str:
+    """What to write instead, for the YAML mistakes people make most."""
+    lines = text.split("\n")
+    source = lines[mark_line] if mark_line is not None and mark_line < len(lines) else ""
+    problem = exc.problem or ""
+    context = exc.context or ""
+    opened = at(exc.context_mark.line) if exc.context_mark is not None else None
+    if "\t" in source[: len(source) - len(source.lstrip())] or ("cannot start any token" in problem and "\t" in source):
+        return "YAML does not allow tabs for indentation: indent with spaces."
+    if "flow sequence" in context or "flow mapping" in context:
+        bracket = "[" if "sequence" in context else "{"
+        closer = "]" if bracket == "[" else "}"
+        return f"The '{bracket}' opened at line {opened} is never closed: add '{closer}', or quote the value if it is text."
+    if "quoted scalar" in context:
+        return f"The quote opened at line {opened} is never closed: add the closing quote."
+    if "mapping values are not allowed" in problem:
+        if source.rstrip().endswith("text:"):
+            return "'text:' with nothing after it is not a value: write blank for an empty value, or text:SOMETHING."
+        return "A value that contains ': ' or ends with ':' must be quoted, e.g. Description: \"Note: read me\"."
+    if "expected key" in problem or "expected '-' indicator" in problem or "expected <block end>" in problem:
+        return ("This line's indentation does not match the lines above it: indent keys of the same mapping "
+                "(or items of the same list) by the same number of spaces.")
+    if "undefined alias" in problem:
+        return "A value starting with '*' is read as a YAML alias: quote it."
+    return _QUOTE_HINT
 
 
 def _convert(node: yaml.Node, file: str, at: Any) -> Any:
@@ -65,7 +97,8 @@ def _convert(node: yaml.Node, file: str, at: Any) -> Any:
         out.lines = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
-                raise BadInput("a mapping key must be a plain name", file=file, line=at(key_node.start_mark.line))
+                raise BadInput("a mapping key must be a plain name", file=file, line=at(key_node.start_mark.line),
+                               hint="Write the key as plain text followed by ': ', e.g. 'Name: My Template'.")
             key = str(_scalars.construct_object(key_node))
             if key in out.lines:
                 raise BadInput(

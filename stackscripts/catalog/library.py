@@ -110,6 +110,9 @@ class Catalog:
         candidate = (base / ref) if base is not None else Path(ref)
         if candidate.is_file():
             return self.load_path(candidate)
+        if candidate.is_dir():
+            raise BadInput(f"{ref!r} is a folder, not a script", file=file or str(candidate), line=line,
+                           hint=f"Name a script file inside it, e.g. {Path(ref) / 'install.sh'}.")
         lib_name, sep, script_name = ref.partition("/")
         if sep:
             for library in self.libraries:
@@ -125,6 +128,10 @@ class Catalog:
                            + ", ".join(m.ref for m in matches), file=file, line=line,
                            hint="Write LIBRARY/NAME to pick one.")
         known = ", ".join(lib.name for lib in self.libraries) or "none"
+        if file is None and (ref.endswith(SCRIPT_SUFFIXES) or ref.startswith((".", "/"))):
+            # a path given on the command line: name it as the file in error
+            raise NotFound("no such script file", file=str(candidate),
+                           hint=f"Check the path (no library has a script named {ref!r}; libraries: {known}).")
         raise NotFound(f"unknown script {ref!r}", file=file, line=line,
                        hint=f"No file {candidate} exists and no library has that name (libraries: {known}). "
                             "Write a path relative to the template, or LIBRARY/NAME with --library.")

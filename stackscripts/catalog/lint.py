@@ -12,7 +12,7 @@ from typing import Iterable
 from ..errors import BadInput
 from ..model import Script
 from .library import Library
-from .scripts import SCRIPT_SUFFIXES, load_script, missing_attachments
+from .scripts import SCRIPT_SUFFIXES, attachment_line, load_script, missing_attachments
 from .usage import input_candidates, is_shell, scan
 
 
@@ -73,7 +73,7 @@ def lint_script(script: Script) -> list[Finding]:
         if name not in all_used:
             findings.append(Finding(file, spec.line, "warning", "unused-input", f"input {name} is declared but never used"))
     for name in missing_attachments(script):
-        findings.append(Finding(file, None, "error", "missing-attachment",
+        findings.append(Finding(file, attachment_line(script, name), "error", "missing-attachment",
                                 f"attachment {name} is missing (expected {script.attach_dir / name})"))
     listed = set(script.attachments) | {a[:-3] for a in script.attachments if a.endswith(".j2")}
     for name, line in scan(script).attachments.items():

@@ -40,6 +40,12 @@ class Metadata:
     attachments: tuple[str, ...]
 
 
+def comment_text(line: str) -> str | None:
+    """The text of a comment line after its marker (#, // or --), None for a line that is not a comment."""
+    found = _COMMENT.match(line)
+    return found.group(2) if found else None
+
+
 def find_block(text: str, file: str) -> Block | None:
     """Locate the first metadata block; an unterminated one is an error."""
     lines = text.split("\n")
@@ -81,16 +87,24 @@ def parse(text: str, file: str) -> tuple[Metadata, Block] | None:
 
 
 def _metadata(data: Any, file: str, block: Block) -> Metadata:
+    if data is None:
+        raise BadInput("the metadata block is empty", file=file, line=block.start,
+                       hint=f"Write '{block.marker} RightScript Name: ...' and '{block.marker} Inputs: {{}}' between "
+                            f"'{block.marker} ---' and '{block.marker} ...'.")
     if not isinstance(data, dict):
         raise BadInput("the metadata block must be a YAML mapping", file=file, line=block.start,
-                       hint="Start it with '# RightScript Name: ...'.")
+                       hint=f"Start it with '{block.marker} RightScript Name: ...'.")
     for key in data:
         if key not in TOP_KEYS:
             raise BadInput(f"unknown metadata key {key!r}", file=file, line=yamlsrc.line_of(data, key),
                            hint=_did_you_mean(key, TOP_KEYS))
     name = data.get("RightScript Name")
+    if name is not None and not isinstance(name, str):
+        raise BadInput("'RightScript Name' must be text", file=file, line=yamlsrc.line_of(data, "RightScript Name"),
+                       hint="Quote it, e.g. 'RightScript Name: \"42\"'.")
     if not isinstance(name, str) or not name.strip():
-        raise BadInput("missing 'RightScript Name'", file=file, line=yamlsrc.line_of(data, "RightScript Name"),
+        raise BadInput("missing 'RightScript Name'", file=file,
+                       line=yamlsrc.line_of(data, "RightScript Name") if "RightScript Name" in data else block.start,
                        hint="Add '# RightScript Name: Install Docker' to the block.")
     if "Inputs" not in data:
         raise BadInput("missing 'Inputs'", file=file, line=block.end,
@@ -103,7 +117,8 @@ def _metadata(data: Any, file: str, block: Block) -> Metadata:
         packages = tuple(packages)
     else:
         raise BadInput("'Packages' must be a list of package names", file=file,
-                       line=yamlsrc.line_of(data, "Packages"), hint="Write '# Packages: [curl, jq]'.")
+                       line=yamlsrc.line_of(data, "Packages"),
+                       hint="Write '# Packages: curl jq' (names separated by spaces).")
     inputs = _inputs(data.get("Inputs"), file, yamlsrc.line_of(data, "Inputs"))
     attachments = _attachments(data.get("Attachments"), file, yamlsrc.line_of(data, "Attachments"))
     return Metadata(name.strip(), description, packages, inputs, attachments)
@@ -212,12 +227,10 @@ def render(meta: Metadata, marker: str = "#") -> str:
     if meta.description:
         doc["Description"] = meta.description
     if meta.packages:
-        doc["Packages"] = list(meta.packages)
+        doc["Packages"] = " ".join(meta.packages)  # right_st: one string, names separated by spaces
     inputs: dict[str, Any] = {}
     for spec in meta.inputs:
-        item: dict[str, Any] = {}
-        if spec.category:
-            item["Category"] = spec.category
+        item: dict[str, Any] = {"Category": spec.category or ""}  # right_st always writes Category
         if spec.description:
             item["Description"] = spec.description
         item["Input Type"] = spec.input_type
@@ -236,8 +249,21 @@ def render(meta: Metadata, marker: str = "#") -> str:
     return "".join(f"{marker} {line}".rstrip() + "\n" for line in lines)
 
 
+# go-yaml v2 resolves these as booleans too (PyYAML does not), so it quotes them.
+_GO_YAML_BOOLS = frozenset({"y", "Y", "n", "N", "<<"})
+_STR_TAGS = ("tag:yaml.org,2002:str", "tag:yaml.org,2002:value")  # PyYAML reads "=" as !!value; go-yaml as text
+
+
 class _Dumper(yaml.SafeDumper):
-    """Empty collections inline ({} and []), everything else in block style."""
+    """go-yaml v2 style: empty collections inline ({} and []), everything else in block style, and strings
+    that would read back as something else (true, 1.0, null, "") in double quotes, as go-yaml writes them."""
+
+    def represent_str(self, data: str) -> yaml.Node:  # type: ignore[override]
+        style = None
+        if "\n" not in data and (
+                data in _GO_YAML_BOOLS or self.resolve(yaml.ScalarNode, data, (True, False)) not in _STR_TAGS):
+            style = '"'
+        return self.represent_scalar("tag:yaml.org,2002:str", data, style=style)
 
     def represent_dict(self, data: Any) -> yaml.Node:  # type: ignore[override]
         node = super().represent_dict(data)
@@ -250,5 +276,6 @@ class _Dumper(yaml.SafeDumper):
         return node
 
 
+_Dumper.add_representer(str, _Dumper.represent_str)
 _Dumper.add_representer(dict, _Dumper.represent_dict)
 _Dumper.add_representer(list, _Dumper.represent_list)

@@ -50,6 +50,9 @@ def load_script(path: Path | str, library: str | None = None, *, require_metadat
     """Parse a script file; a file with neither a metadata block nor UDF tags is an error."""
     path = Path(path)
     text = read_text(path)
+    if require_metadata and not text.strip():
+        raise BadInput("the script is empty", file=str(path), line=1,
+                       hint=f"Write its commands, then run 'stackscripts scripts scaffold {path}' to add the metadata block.")
     parsed = metadata.parse(text, str(path))
     if parsed is not None:
         meta, _ = parsed
@@ -71,3 +74,18 @@ def load_script(path: Path | str, library: str | None = None, *, require_metadat
 
 def missing_attachments(script: Script) -> list[str]:
     return [a for a in script.attachments if not (script.attach_dir / a).is_file()]
+
+
+def attachment_line(script: Script, name: str) -> int | None:
+    """The line of the metadata block that lists an attachment (its '- name' item, else 'Attachments:')."""
+    fallback = None
+    for number, line in enumerate(script.text.split("\n"), 1):
+        body = metadata.comment_text(line)
+        if body is None:
+            continue
+        item = body.strip()
+        if item.startswith("-") and item[1:].strip().strip("'\"") == name:
+            return number
+        if item.startswith("Attachments:") and fallback is None:
+            fallback = number
+    return fallback

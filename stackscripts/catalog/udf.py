@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 import re
 
 from ..errors import BadInput
@@ -35,6 +36,10 @@ def parse_udf(text: str, file: str) -> tuple[InputSpec, ...]:
         choices = attrs.get("oneof") or attrs.get("manyof")
         possible = tuple(f"text:{c.strip()}" for c in choices.split(",") if c.strip()) if choices else None
         default = attrs.get("default")
+        if default and attrs.get("manyof"):  # a manyOf default is a comma-separated list: an array value
+            default_value = "array:" + json.dumps([f"text:{d.strip()}" for d in default.split(",") if d.strip()])
+        else:
+            default_value = f"text:{default}" if default else "blank"
         description = attrs.get("label")
         if attrs.get("example"):
             description = f"{description or name} (example: {attrs['example']})"
@@ -43,7 +48,7 @@ def parse_udf(text: str, file: str) -> tuple[InputSpec, ...]:
             description=description,
             input_type="array" if attrs.get("manyof") else "single",
             required="default" not in attrs,
-            default=(f"text:{default}" if default else "blank") if "default" in attrs else None,
+            default=default_value if "default" in attrs else None,
             possible_values=possible,
             line=line,
             secret_hint="password" in name.lower(),

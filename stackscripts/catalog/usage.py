@@ -15,10 +15,11 @@ RUNTIME_VARS = frozenset({
     "DEBIAN_FRONTEND", "HOSTTYPE", "OSTYPE", "MACHTYPE", "GROUPS", "BASH_LINENO", "SUDO_USER",
 })
 
-_SHELL_USE = re.compile(r"\$\{?([A-Z_][A-Z0-9_]*)")
+_SHELL_USE = re.compile(r"\$(?:\{[#!]?)?([A-Z_][A-Z0-9_]*)")  # $X, ${X}, ${#X} (length), ${!X} (indirect)
 _SHELL_DEFAULT = re.compile(r"\$\{([A-Z_][A-Z0-9_]*):?[=-]([^}]*)\}")
 _SHELL_ASSIGN = re.compile(
-    r"(?:^|[;&|]\s*|\bexport\s+|\blocal\s+|\breadonly\s+|\bdeclare\s+(?:-\w+\s+)*)([A-Z_][A-Z0-9_]*)\+?=")
+    r"(?:^\s*|[;&|]\s*|\b(?:then|else|do)\s+|\bexport\s+|\blocal\s+|\breadonly\s+|\bdeclare\s+(?:-\w+\s+)*)"
+    r"([A-Z_][A-Z0-9_]*)\+?=")
 _SHELL_LOOP = re.compile(r"\b(?:for|read(?:\s+-\w+)*)\s+([A-Z_][A-Z0-9_]*)")
 _OTHER_USE = re.compile(
     r"""(?:os\.environ(?:\.get)?\s*[\[(]\s*|os\.getenv\(\s*|ENV(?:\.fetch\()?\[?\s*|\$ENV\{\s*|process\.env\.)['"]?([A-Z_][A-Z0-9_]*)""")

@@ -58,7 +58,8 @@ def main(argv: list[str] | None = None) -> Any:
     as_json = wants_json(argv)
     command = " ".join(a for a in argv[:2] if not a.startswith("-"))
     try:
-        return cli.main(args=argv, prog_name="stackscripts", standalone_mode=False)
+        code = cli.main(args=argv, prog_name="stackscripts", standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:

@@ -55,15 +55,16 @@ def table(*columns: str, title: str | None = None) -> Any:
     return t
 
 
-def emit(ctx: click.Context, data: Any, human: Callable[[], None], *, as_json: bool, ok: bool = True) -> None:
-    """Print the result: the envelope with --json, else the human view; exit 1 when not ok."""
+def emit(ctx: click.Context, data: Any, human: Callable[[], None], *, as_json: bool, ok: bool = True,
+         exit_code: int = 1, message: str = "one or more steps failed") -> None:
+    """Print the result: the envelope with --json, else the human view; exit with exit_code when not ok."""
     if as_json:
-        click.echo(envelope(command_name(ctx), data=data,
-                            error=None if ok else {"type": "Failed", "message": "one or more steps failed", "exit_code": 1}))
+        error = None if ok else {"type": "Failed", "message": message, "exit_code": exit_code}
+        click.echo(envelope(command_name(ctx), data=data, error=error))
     else:
         human()
     if not ok:
-        ctx.exit(1)
+        ctx.exit(exit_code)
 
 
 def command_name(ctx: click.Context | None) -> str:

@@ -84,12 +84,11 @@ def lint(ctx: click.Context, paths: tuple[str, ...], no_shellcheck: bool, as_jso
     def human() -> None:
         out = console()
         for f in findings:
-            out.print(str(f), style="red" if f.severity == "error" else "yellow", markup=False)
+            out.print(str(f), style="red" if f.severity == "error" else "yellow", markup=False, soft_wrap=True)
         out.print(f"{errors} error(s), {len(findings) - errors} warning(s)")
 
-    emit(ctx, {"findings": findings, "errors": errors}, human, as_json=as_json)
-    if errors:
-        ctx.exit(2)
+    emit(ctx, {"findings": findings, "errors": errors}, human, as_json=as_json, ok=not errors, exit_code=2,
+         message=f"{errors} lint error(s)")
 
 
 @command.command("scaffold")

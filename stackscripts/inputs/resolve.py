@@ -7,7 +7,7 @@ from typing import Iterable, Mapping, Sequence
 
 from ..errors import BadInput
 from ..model import InputSpec, InputValue, ResolvedInput, Script
-from .values import parse_value
+from .values import check_name, parse_value
 
 SOURCES = ("template", "deployment", "server", "command line")
 
@@ -37,6 +37,10 @@ def parse_assignments(items: Iterable[str]) -> Layer:
         name, sep, value = item.partition("=")
         if not sep or not name:
             raise BadInput(f"-i {item!r}: expected NAME=VALUE", hint="Write -i DOCKER_PACKAGE=text:docker.io.")
+        try:
+            check_name(name.strip())
+        except BadInput as exc:
+            raise BadInput(f"-i {item!r}: {exc.message}", hint=exc.hint) from None
         raw[name.strip()] = value
     try:
         return Layer.from_raw("command line", raw)
@@ -84,26 +88,30 @@ def resolve(scripts: Sequence[Script], layers: Sequence[Layer]) -> dict[str, Res
             value, source, where = layer_value, layer.source, (layer.file, layer.lines.get(name))
         if value is not None and value.kind == "inherit":
             value, source = None, "unset"
-        _check(spec, value, where)
+        _check(spec, value, where, source)
         resolved[name] = ResolvedInput(name=name, value=value, source=source, spec=spec)
     return resolved
 
 
-def _check(spec: InputSpec, value: InputValue | None, where: tuple[str | None, int | None]) -> None:
+def _check(spec: InputSpec, value: InputValue | None, where: tuple[str | None, int | None], source: str) -> None:
     file, line = where
+    # a value without a file came from the command line (or an API caller): say so
+    by = "-i" if source == "command line" else source
+    origin = f" (set by {by})" if file is None else ""
     if spec.required and (value is None or value.kind in ("ignore", "blank")):
+        what = "has no value" if value is None else f"is set to {value.kind}" + (f" by {by}" if file is None else "")
         raise BadInput(
-            f"required input {spec.name} has no value",
+            f"required input {spec.name} {what}" + (" (declared Required here)" if value is None else ""),
             file=file, line=line,
             hint=f"Set it in the template's Inputs, the deployment, or with -i {spec.name}=text:VALUE.",
         )
     if value is None:
         return
     if spec.input_type == "array" and value.kind == "text":
-        raise BadInput(f"input {spec.name} is an array", file=file, line=line,
-                       hint=f'Write array:["text:{value.text}"].')
+        raise BadInput(f"input {spec.name} is an array, but {value.unparse()!r}{origin} is a single value",
+                       file=file, line=line, hint=f'Write array:["text:{value.text}"].')
     if spec.input_type == "single" and value.kind == "array":
-        raise BadInput(f"input {spec.name} takes a single value, not an array", file=file, line=line,
+        raise BadInput(f"input {spec.name} takes a single value, not an array{origin}", file=file, line=line,
                        hint="Write text:VALUE.")
     if spec.possible_values:
         allowed = set(spec.possible_values)
@@ -111,6 +119,6 @@ def _check(spec: InputSpec, value: InputValue | None, where: tuple[str | None, i
         for item in items:
             if item.kind == "text" and item.unparse() not in allowed:
                 raise BadInput(
-                    f"input {spec.name}: {item.unparse()!r} is not one of its Possible Values",
+                    f"input {spec.name}: {item.unparse()!r}{origin} is not one of its Possible Values",
                     file=file, line=line, hint="Use one of: " + ", ".join(spec.possible_values) + ".",
                 )

@@ -22,9 +22,7 @@ def parse_value(raw: object, *, file: str | None = None, line: int | None = None
         return BadInput(label + message, file=file, line=line, hint=hint)
 
     if not isinstance(raw, str):
-        shown = json.dumps(raw) if not isinstance(raw, (dict, list)) else type(raw).__name__
-        raise bad(f"value {shown} is not an Inputs 2.0 string",
-                  f'Write it as text, e.g. "text:{raw}" (quoted in YAML).')
+        raise bad(*_not_a_string(raw))
     if raw in BARE_WORDS:
         return InputValue(kind=raw)
     kind, sep, rest = raw.partition(":")
@@ -53,6 +51,10 @@ def parse_value(raw: object, *, file: str | None = None, line: int | None = None
             items = None
         if not isinstance(items, list):
             raise bad(f"invalid array {rest!r}", 'Write array:["text:a","text:b"] (a JSON list of Inputs 2.0 strings).')
+        for item in items:
+            if not isinstance(item, str):
+                raise bad(f"array item {json.dumps(item)} is not a string",
+                          'Quote every item: array:["text:a","text:b"].')
         parsed = tuple(parse_value(i, file=file, line=line, name=name) for i in items)
         for item in parsed:
             if item.kind not in ("text", "cred", "env"):
@@ -61,6 +63,21 @@ def parse_value(raw: object, *, file: str | None = None, line: int | None = None
         return InputValue(kind="array", items=parsed)
     raise bad(f"unknown value type {kind!r} in {raw!r}",
               "Use text:, cred:, env:, array:, or the words blank, ignore, inherit.")
+
+
+def _not_a_string(raw: object) -> tuple[str, str]:
+    """Message and hint for a YAML value that is not a string (a number, a boolean, nothing, a list, a map)."""
+    if raw is None:
+        return ("has no value", "Write blank (an empty value), ignore (unset), inherit, or text:VALUE.")
+    if isinstance(raw, list):
+        return ("value is a YAML list, not an Inputs 2.0 string",
+                'Write an array as one quoted string: \'array:["text:a","text:b"]\'.')
+    if isinstance(raw, dict):
+        return ("value is a YAML mapping, not an Inputs 2.0 string",
+                "Write one string such as text:VALUE; quote it if it contains ': '.")
+    shown = json.dumps(raw)
+    kind = "a YAML boolean" if isinstance(raw, bool) else "a YAML number"
+    return (f"value {shown} is {kind}, not an Inputs 2.0 string", f'Write "text:{shown}" (quoted in YAML).')
 
 
 def check_name(name: object, *, file: str | None = None, line: int | None = None) -> str:

@@ -1,0 +1,7 @@
+#!/bin/bash
+# expect-line: 5
+# expect: the metadata block is empty
+# expect-hint: # RightScript Name:
+# ---
+# ...
+echo nothing

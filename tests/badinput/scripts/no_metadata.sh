@@ -1,0 +1,5 @@
+#!/bin/bash
+# expect-line: 1
+# expect: no RightScript metadata block
+# expect-hint: scaffold
+echo "$NAME"

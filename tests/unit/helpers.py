@@ -1,0 +1,36 @@
+"""Small helpers shared by the unit tests (import as tests.unit.helpers)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from stackscripts.errors import BadInput
+
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
+
+
+def block(*lines: str, marker: str = "#", shebang: str | None = "#!/bin/bash", body: str = "") -> str:
+    """A script whose metadata block holds `lines` (YAML, without the marker)."""
+    out = [shebang] if shebang else []
+    out.append(f"{marker} ---")
+    out.extend(f"{marker} {line}".rstrip() for line in lines)
+    out.append(f"{marker} ...")
+    return "\n".join(out) + "\n" + body
+
+
+def bad_input(fn: Callable[[], object]) -> BadInput:
+    """Run fn, which must raise BadInput; return the exception."""
+    with pytest.raises(BadInput) as info:
+        fn()
+    return info.value
+
+
+def line_of(text: str, fragment: str) -> int:
+    """The 1-based line of the first line containing fragment (so tests never hard-code numbers)."""
+    for number, line in enumerate(text.split("\n"), 1):
+        if fragment in line:
+            return number
+    raise AssertionError(f"{fragment!r} not in text")
