@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(docker.io openssh-server btrfs-progs debootstrap docker-registry apache2-utils shellcheck
-          chromium iproute2 procps git make)
+          chromium iproute2 procps git make skopeo busybox-static util-linux)
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
@@ -29,6 +29,5 @@ if ! .venv/bin/python -c 'import stackscripts, pytest, moto' 2>/dev/null \
   touch .venv/.installed
 fi
 
-if [ -f .ci/dockerd.sh ]; then
-  bash .ci/dockerd.sh
-fi
+# dockerd (no systemd here) and the local cloud's base image (built once, about a minute)
+PYTHON="$PWD/.venv/bin/python" bash .ci/dockerd.sh --with-image
