@@ -49,15 +49,22 @@ def template_layer(template: Template) -> Layer:
     return Layer.from_raw("template", dict(template.inputs), file=str(template.path), lines=template.input_lines)
 
 
-def resolve_inputs(resolved: ResolvedTemplate, layers: Sequence[Layer] = ()) -> dict[str, ResolvedInput]:
-    """Every input of every phase, with the template's own overrides as the first layer."""
-    return resolve(resolved.scripts(), [template_layer(resolved.template), *layers])
+def resolve_inputs(resolved: ResolvedTemplate, layers: Sequence[Layer] = (),
+                   phase: Phase | str | None = Phase.BOOT) -> dict[str, ResolvedInput]:
+    """Every input of every phase, the template's own overrides first; Required enforced for `phase`'s
+    scripts (all phases when phase is None, none when it is any other non-Phase value)."""
+    if phase is None:
+        required_for = None
+    elif isinstance(phase, Phase):
+        required_for = [script for _, script in resolved.steps.get(phase, ())]
+    else:
+        required_for = []
+    return resolve(resolved.scripts(), [template_layer(resolved.template), *layers], required_for)
 
 
 def build_plan(resolved: ResolvedTemplate, phase: Phase, layers: Sequence[Layer] = (),
                server: str | None = None, only: str | None = None) -> Plan:
     """The steps of one phase; `only` picks one script by name, file stem or ref (operational runs)."""
-    inputs = resolve_inputs(resolved, layers)
     entries = resolved.steps.get(phase, ())
     if only is not None:
         entries = tuple(e for e in entries if only in (e[1].name, e[1].path.stem, e[1].path.name, e[0].ref))
@@ -65,6 +72,7 @@ def build_plan(resolved: ResolvedTemplate, phase: Phase, layers: Sequence[Layer]
             names = ", ".join(s.path.stem for _, s in resolved.steps.get(phase, ())) or "none"
             raise BadInput(f"template {resolved.template.name!r} has no {phase.value} script {only!r}",
                            file=str(resolved.template.path), hint=f"{phase.value} scripts: {names}.")
+    inputs = resolve(resolved.scripts(), [template_layer(resolved.template), *layers], [s for _, s in entries])
     steps = tuple(
         PlannedStep(index=i, phase=phase, script=script,
                     inputs=tuple(inputs[spec.name] for spec in script.inputs),

@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Sequence
 
 from ..catalog.library import Catalog
-from ..errors import BadInput, Conflict, ConnectionFailed, RunFailed
+from ..errors import BadInput, Conflict, ConnectionFailed, RunFailed, StackscriptsError
 from ..events import EventBus, Subscriber
 from ..executor import Executor
 from ..inputs.creds import Credentials
 from ..inputs.materialize import masked, materialize, secret_values
 from ..inputs.resolve import Layer, parse_assignments
-from ..model import Phase, Plan, RunResult, ServerState
+from ..model import Phase, Plan, RunResult, RunState, ServerState
 from ..plan import ResolvedTemplate, build_plan, resolve_inputs, resolve_template
 from ..recorder import StoreRecorder
 from ..render.bundle import step_env
@@ -76,10 +76,7 @@ class Controller:
 
     def run(self, server: str, script: str, inputs: Sequence[str] = ()) -> RunResult:
         """Run one Operational script of the server's template on an operational server."""
-        record = self.store.get_server(server)
-        if record.state != ServerState.OPERATIONAL.value:
-            raise Conflict(f"server {server} is {record.state}, not operational",
-                           hint="Operational scripts run only on operational servers; boot or resume it first.")
+        record = self._operational(self.store.get_server(server))
         resolved = self._server_template(record)
         layers = [self._recorded_layer(record.inputs, "server"), *([parse_assignments(inputs)] if inputs else [])]
         plan = build_plan(resolved, Phase.OPERATIONAL, layers, server=server, only=script)
@@ -94,13 +91,24 @@ class Controller:
         if run.template is None:
             raise BadInput(f"run {run.id} has no template recorded")
         resolved = resolve_template(load_template(run.template), self.catalog)
+        phase = Phase(run.phase)
         layers = [self._recorded_layer(run.inputs, f"run {run.id}"), *([parse_assignments(inputs)] if inputs else [])]
-        plan = build_plan(resolved, Phase(run.phase), layers, server=run.server)
+        only = None
+        if phase is Phase.OPERATIONAL:  # an operational run ran one script: resume that one, not the phase
+            if not run.steps:
+                raise Conflict(f"run {run.id} started no script", hint="Run the script again with 'stackscripts run'.")
+            self._operational(record)
+            only = run.steps[0].name
+            layers.insert(0, self._recorded_layer(record.inputs, "server"))  # it recorded its script's inputs only
+        plan = build_plan(resolved, phase, layers, server=run.server, only=only)
         start = self._resume_point(run)
         # record what the steps get: the recorded inputs with any -i override applied on top
-        view = masked(resolve_inputs(resolved, layers).values())
+        if phase is Phase.OPERATIONAL:
+            view = masked(step_input for s in plan.steps for step_input in s.inputs)
+        else:
+            view = masked(resolve_inputs(resolved, layers).values())
         return self._execute(record, plan, view, start=start, resumed_from=run.id,
-                             record_server={"inputs": view} if plan.phase is Phase.BOOT else None)
+                             record_server={"inputs": view} if phase is Phase.BOOT else None)
 
     def decommission(self, server: str, budget: float = 600.0) -> RunResult:
         """Every Decommission script, each recorded, within a time budget; failures do not stop the rest."""
@@ -118,6 +126,13 @@ class Controller:
         return self.store.get_run(run_id)
 
     # internals
+    @staticmethod
+    def _operational(record: ServerRecord) -> ServerRecord:
+        if record.state != ServerState.OPERATIONAL.value:
+            raise Conflict(f"server {record.name} is {record.state}, not operational",
+                           hint="Operational scripts run only on operational servers; boot or resume it first.")
+        return record
+
     def _resume_point(self, run: RunRecord) -> int:
         """The failed step, or after the last finished one when the controller died between steps."""
         failed = self.store.last_failed_step(run.id)
@@ -126,6 +141,8 @@ class Controller:
         done = [s.index for s in run.steps if s.exit_code == 0 and not s.error]
         if done:
             return max(done) + 1
+        if not run.steps and run.resumed_from:  # it ended before its first step: where its origin stopped
+            return self._resume_point(self.store.get_run(run.resumed_from))
         return min((s.index for s in run.steps), default=0)
 
     def _server_template(self, record: ServerRecord) -> ResolvedTemplate:
@@ -142,32 +159,42 @@ class Controller:
                            hint=f"Pass it again with -i {hidden[0]}=cred:NAME.")
         return Layer.from_raw(source, raw, strict=False)
 
-    def materialize(self, plan: Plan) -> dict[int, dict[str, str]]:
-        """Every step's input values (credentials fetched, env: references followed); BadInput if one is missing."""
-        lookup = env_lookup(self.store, self.creds)
+    def materialize(self, plan: Plan, secrets: list[str] | None = None) -> dict[int, dict[str, str]]:
+        """Every step's input values (credentials fetched, env: references followed); BadInput if one is missing.
+
+        Credentials reached through env: references are appended to `secrets`."""
+        lookup = env_lookup(self.store, self.creds, secrets)
         return {s.index: materialize(s.inputs, self.creds, lookup) for s in plan.steps}
 
     def _execute(self, record: ServerRecord, plan: Plan, view: dict, *, start: int = 0,
                  resumed_from: str | None = None, keep_going: bool = False, budget: float | None = None,
                  record_server: dict | None = None) -> RunResult:
-        envs = self.materialize(plan)
-        secrets = [v for s in plan.steps for v in secret_values(s.inputs, envs[s.index])]
-        spec = host_spec(record)
-        run_id = self.store.start_run(record.name, plan.phase.value, who=who(), template=str(plan.template.path.resolve()),
-                                      inputs=view, resumed_from=resumed_from)
-        if record_server:
-            self.store.update_server(record.name, **record_server)
-        try:
-            session = self._connect(record, spec)
-        except BaseException:
-            self.store.finish_run(run_id, "failed")
-            raise
-        with session:
-            self._set_state(record.name, plan.phase, None)
-            envs = {i: step_env(s, envs[s.index], server=record.name, run_id=run_id)
-                    for i, s in ((s.index, s) for s in plan.steps)}
-            executor = Executor(session, self.bus, server=record.name, run_id=run_id, secrets=secrets)
-            result = executor.run(plan, envs, start=start, keep_going=keep_going, budget=budget)
+        secrets: list[str] = []
+        envs = self.materialize(plan, secrets)
+        secrets += [v for s in plan.steps for v in secret_values(s.inputs, envs[s.index])]
+        # Connect before recording anything: an unreachable host or a changed host key is bad input
+        # that leaves no empty failed run behind and does not touch the server's template or inputs.
+        with self._connect(record, host_spec(record)) as session:
+            run_id = self.store.start_run(record.name, plan.phase.value, who=who(),
+                                          template=str(plan.template.path.resolve()), inputs=view,
+                                          resumed_from=resumed_from)
+            try:
+                if record_server:
+                    self.store.update_server(record.name, **record_server)
+                self._set_state(record.name, plan.phase, None)
+                envs = {i: step_env(s, envs[s.index], server=record.name, run_id=run_id)
+                        for i, s in ((s.index, s) for s in plan.steps)}
+                executor = Executor(session, self.bus, server=record.name, run_id=run_id, secrets=secrets)
+                result = executor.run(plan, envs, start=start, keep_going=keep_going, budget=budget)
+            except BaseException as exc:
+                # e.g. an attachment that does not render: end the run so the server is not left locked
+                state = RunState.INTERRUPTED if isinstance(exc, KeyboardInterrupt) else RunState.FAILED
+                try:
+                    self.store.finish_run(run_id, state.value)
+                    self._set_state(record.name, plan.phase, RunResult(run_id, record.name, plan.phase, state))
+                except StackscriptsError:
+                    pass  # already ended, or the store is gone: the original error is the one to report
+                raise
         self._set_state(record.name, plan.phase, result)
         if not result.ok:
             failed = next((s for s in result.steps if not s.ok), None)

@@ -21,7 +21,7 @@ from ..templates import load_template
 
 __all__ = [
     "catalog", "list_scripts", "show_script", "lint", "scaffold_script", "list_templates", "load_template",
-    "validate_template", "template_inputs", "plan", "render_bundles", "render_user_data", "Finding",
+    "validate_template", "unset_required", "template_inputs", "plan", "render_bundles", "render_user_data", "Finding",
 ]
 
 
@@ -61,10 +61,23 @@ def list_templates(folder: str | Path = "servertemplates") -> list[Template]:
 
 def validate_template(path: str | Path, libraries: Sequence[str] | None = None,
                       overrides: Sequence[str] = ()) -> ResolvedTemplate:
-    """Load, resolve every script and check every input; raises BadInput naming file and line."""
+    """Load, resolve every script and check every value given; raises BadInput naming file and line.
+
+    Required inputs left unset are not errors here (a deployment, server or -i may give them at launch):
+    `unset_required` lists them."""
     resolved = resolve_template(load_template(path), catalog(libraries))
-    resolve_inputs(resolved, [parse_assignments(overrides)] if overrides else [])
+    resolve_inputs(resolved, [parse_assignments(overrides)] if overrides else [], phase=_NO_PHASE)
     return resolved
+
+
+_NO_PHASE = "none"
+
+
+def unset_required(resolved: ResolvedTemplate, overrides: Sequence[str] = ()) -> list[str]:
+    """Required Boot inputs that still have no value."""
+    inputs = resolve_inputs(resolved, [parse_assignments(overrides)] if overrides else [], phase=_NO_PHASE)
+    boot = {spec.name for _, script in resolved.steps.get(Phase.BOOT, ()) for spec in script.inputs}
+    return [i.name for i in inputs.values() if i.name in boot and i.spec and i.spec.required and i.value is None]
 
 
 def template_inputs(path: str | Path, overrides: Sequence[str] = (), libraries: Sequence[str] | None = None,

@@ -9,7 +9,10 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from ..errors import BadInput, RunFailed, StackscriptsError
-from ..model import RunResult
+from ..inputs.resolve import parse_assignments
+from ..model import Phase, RunResult
+from ..plan import build_plan, resolve_template
+from ..templates import load_template
 
 
 @dataclass(frozen=True)
@@ -79,9 +82,20 @@ def run_fleet(servers: Sequence[str], action: Callable[[str], RunResult], *, par
     return FleetResult(tuple(outcomes))
 
 
+def check_boot(controller, servers: Sequence[str], template: str | Path,  # type: ignore[no-untyped-def]
+               inputs: Sequence[str] = ()) -> None:
+    """BadInput unless every server exists and the template, its scripts and the inputs are valid.
+
+    They are the same for every server: checked once, a mistake is one error (exit 2), not one per server.
+    """
+    for server in servers:
+        controller.store.get_server(server)
+    resolved = resolve_template(load_template(template), controller.catalog)
+    build_plan(resolved, Phase.BOOT, [parse_assignments(inputs)] if inputs else [])
+
+
 def fleet_boot(controller, servers: Sequence[str], template: str | Path, inputs: Sequence[str] = (),  # type: ignore[no-untyped-def]
                parallel: int = 20, max_errors: str = "0") -> FleetResult:
     """Validate once (bad input fails before any server is touched), then boot every server."""
-    for server in servers:
-        controller.store.get_server(server)
+    check_boot(controller, servers, template, inputs)
     return run_fleet(servers, lambda s: controller.boot(s, template, inputs), parallel=parallel, max_errors=max_errors)

@@ -47,8 +47,11 @@ def host_spec(server: ServerRecord, connect_timeout: float = 15.0) -> HostSpec:
                     key_path=server.key_path, host_key=server.host_key, connect_timeout=connect_timeout)
 
 
-def env_lookup(store: Store, creds: Credentials):  # type: ignore[no-untyped-def]
-    """Resolve env:SERVER:NAME from another server's record: its addresses, extra data, then inputs."""
+def env_lookup(store: Store, creds: Credentials, secrets: list[str] | None = None):  # type: ignore[no-untyped-def]
+    """Resolve env:SERVER:NAME from another server's record: its addresses, extra data, then inputs.
+
+    A value that is a credential on the other server stays a secret here: it is added to `secrets`.
+    """
 
     def lookup(server: str, name: str) -> str | None:
         record = store.get_server(server)
@@ -62,6 +65,10 @@ def env_lookup(store: Store, creds: Credentials):  # type: ignore[no-untyped-def
         value = parse_value(shown, name=name)
         if value.kind == "env":
             return None  # no chains: a server's env inputs point at servers launched before it
-        return value_text(value, name, creds, lambda s, n: None)
+        text = value_text(value, name, creds, lambda s, n: None)
+        if value.secret and secrets is not None:
+            secrets.append(text)
+            secrets.extend(line for line in text.split("\n") if len(line) >= 4)
+        return text
 
     return lookup

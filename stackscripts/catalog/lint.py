@@ -90,7 +90,7 @@ def run_shellcheck(scripts: list[Script]) -> list[Finding]:
     if binary is None:
         return [Finding(str(scripts[0].path.parent), None, "warning", "shellcheck-missing",
                         "shellcheck is not installed, so shell findings are not checked (apt-get install shellcheck)")]
-    args = [binary, "-f", "json1", "-e", "SC2154", "-S", "style"]
+    args = [binary, "-x", "-f", "json1", "-e", "SC2154", "-S", "style"]
     for script in scripts:
         args.append(str(script.path))
     proc = subprocess.run(args, capture_output=True, text=True)

@@ -30,12 +30,13 @@ def command() -> None:
 def boot(ctx: click.Context, servers: tuple[str, ...], template: str, parallel: int, max_errors: str,
          inputs: tuple[str, ...], libraries: tuple[str, ...], db: str | None, quiet: bool, as_json: bool) -> None:
     """Boot every SERVER from the template; a summary table at the end."""
-    from ..api.fleet import fleet_boot
+    from ..api.fleet import check_boot, fleet_boot
     from .live import FleetBoard
 
     live = not (as_json or quiet)
     with controller(db, libraries, printer=False) as c:
         if live:
+            check_boot(c, servers, template, inputs)  # bad input: one message, not an empty live table
             board = FleetBoard(console())
             c.bus.subscribe(board)
             with board:

@@ -90,9 +90,15 @@ def validate(ctx: click.Context, templates: tuple[str, ...], libraries: tuple[st
     for path in templates:
         resolved = api.validate_template(path, libraries, inputs)
         results.append({"file": path, "name": resolved.template.name, "valid": True,
-                        "steps": sum(len(s) for s in resolved.steps.values())})
-    emit(ctx, results, lambda: [click.echo(f"{r['file']}: valid ({r['name']}, {r['steps']} steps)") for r in results],
-         as_json=as_json)
+                        "steps": sum(len(s) for s in resolved.steps.values()),
+                        "unset_required": api.unset_required(resolved, inputs)})
+
+    def human() -> None:
+        for r in results:
+            needs = f"; needs at launch: {', '.join(r['unset_required'])}" if r["unset_required"] else ""
+            click.echo(f"{r['file']}: valid ({r['name']}, {r['steps']} steps){needs}")
+
+    emit(ctx, results, human, as_json=as_json)
 
 
 @command.command("inputs")

@@ -57,9 +57,14 @@ def declared(scripts: Sequence[Script]) -> dict[str, tuple[InputSpec, Script]]:
     return specs
 
 
-def resolve(scripts: Sequence[Script], layers: Sequence[Layer]) -> dict[str, ResolvedInput]:
-    """The winning value of every declared input, validated against Required and Possible Values."""
+def resolve(scripts: Sequence[Script], layers: Sequence[Layer],
+            required_for: Sequence[Script] | None = None) -> dict[str, ResolvedInput]:
+    """The winning value of every declared input, validated against Required and Possible Values.
+
+    Required is enforced for the inputs of `required_for` (default: every script): a boot needs its
+    own inputs, not those an operational script will be given when it runs."""
     specs = declared(scripts)
+    must = set(declared(required_for)) if required_for is not None else set(specs)
     for layer in layers:
         if not layer.strict:
             continue
@@ -88,17 +93,19 @@ def resolve(scripts: Sequence[Script], layers: Sequence[Layer]) -> dict[str, Res
             value, source, where = layer_value, layer.source, (layer.file, layer.lines.get(name))
         if value is not None and value.kind == "inherit":
             value, source = None, "unset"
-        _check(spec, value, where, source)
+        _check(spec, value, where, source, enforce=name in must)
         resolved[name] = ResolvedInput(name=name, value=value, source=source, spec=spec)
     return resolved
 
 
-def _check(spec: InputSpec, value: InputValue | None, where: tuple[str | None, int | None], source: str) -> None:
+def _check(spec: InputSpec, value: InputValue | None, where: tuple[str | None, int | None], source: str,
+           *, enforce: bool = True) -> None:
     file, line = where
     # a value without a file came from the command line (or an API caller): say so
     by = "-i" if source == "command line" else source
     origin = f" (set by {by})" if file is None else ""
-    if spec.required and (value is None or value.kind in ("ignore", "blank")):
+    missing = value is None or value.kind in ("ignore", "blank")
+    if spec.required and missing and (enforce or value is not None):  # an explicit blank/ignore is always wrong
         what = "has no value" if value is None else f"is set to {value.kind}" + (f" by {by}" if file is None else "")
         raise BadInput(
             f"required input {spec.name} {what}" + (" (declared Required here)" if value is None else ""),

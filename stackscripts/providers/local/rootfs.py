@@ -17,7 +17,8 @@ set -u
 if ! ls /etc/ssh/ssh_host_*_key >/dev/null 2>&1; then
     ssh-keygen -A
 fi
-mkdir -p /run/sshd
+mkdir -p /run/sshd /run/lock
+chmod 1777 /run/lock
 chmod 0755 /run/sshd
 if [ -d /root/.ssh ]; then
     chown -R root:root /root/.ssh
