@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
 
 from ..deployments import load_deployment
+from ..errors import BadInput
 from ..inputs.resolve import parse_assignments
 from ..model import Phase
 from ..plan import build_plan, resolve_template
@@ -18,18 +20,24 @@ def deploy(launcher: Launcher, path: str | Path, inputs: Sequence[str] = (), clo
            parallel: int = 10, destroy_on_failure: bool = False) -> FleetResult:
     """Validate every server first; then launch wave by wave, stopping after a wave with a failure."""
     deployment = load_deployment(path)
-    extra = [parse_assignments(inputs)] if inputs else []
+    extra = [replace(parse_assignments(inputs), strict=False)] if inputs else []
+    declared: set[str] = set()
     for server in deployment.servers:  # bad input fails before any cloud call
         resolved = resolve_template(load_template(server.template), launcher.c.catalog)
         build_plan(resolved, Phase.BOOT, [deployment.layer(), deployment.server_layer(server), *extra])
+        declared |= {spec.name for script in resolved.scripts() for spec in script.inputs}
+    for name in (extra[0].values if extra else {}):
+        if name not in declared:
+            raise BadInput(f"-i {name}: no server of deployment {deployment.name!r} declares this input",
+                           hint="Check the name; -i applies to every server whose template declares it.")
     outcomes: list[ServerOutcome] = []
     for wave in deployment.waves():
         by_name = {s.name: s for s in wave}
 
         def launch(name: str):  # type: ignore[no-untyped-def]
             server = by_name[name]
-            return launcher.launch(server.template, name, server.cloud or cloud, server.image, inputs,
-                                   layers=[deployment.layer(), deployment.server_layer(server)],
+            return launcher.launch(server.template, name, server.cloud or cloud, server.image,
+                                   layers=[deployment.layer(), deployment.server_layer(server), *extra],
                                    deployment=deployment.name, destroy_on_failure=destroy_on_failure,
                                    key_name=f"deployment-{deployment.name}")
 

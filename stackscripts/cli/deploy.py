@@ -39,7 +39,9 @@ def command(ctx: click.Context, deployment: str, cloud: str, parallel: int, dest
         if show_report and runs and not as_json:
             from ..reports.table import boot_table
 
-            report = boot_table([c.get_run(r) for r in runs])
+            records = [c.get_run(r) for r in runs]
+            servers = {r.server: c.store.get_server(r.server) for r in records}
+            report = "\n".join(boot_table([r], servers) for r in records)
     data = {"ok": result.ok, "servers": [{"server": o.server, "status": o.status, "message": o.message,
                                           "run": run_data(o.result) if o.result else None} for o in result.outcomes]}
 

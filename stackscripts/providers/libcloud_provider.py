@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any, Callable, Mapping
 
@@ -18,9 +19,20 @@ def cloud_call(cloud: str, what: str, fn: Callable[..., Any], *args: Any, **kwar
     except CloudError:
         raise
     except Exception as exc:  # libcloud raises many unrelated types (BaseHTTPError, InvalidCredsError...)
-        detail = str(exc).strip() or type(exc).__name__
+        detail = describe(exc)
         raise CloudError(f"{cloud}: {what} failed: {detail}",
                          hint=f"Check the credentials and settings of cloud {cloud!r} ('stackscripts clouds check {cloud}').") from None
+
+
+def describe(exc: BaseException) -> str:
+    """One readable line: libcloud quotes some messages and urllib3 buries refused connections in a URL."""
+    text = str(exc).strip().strip("'\"").strip() or type(exc).__name__
+    if "Failed to establish a new connection" in text or "Max retries exceeded" in text:
+        where = re.search(r"host='([^']*)', port=(\d+)", text)
+        reason = re.search(r"\[Errno -?\d+\] ([^'\")]+)", text)
+        return (f"cannot connect to {where.group(1) + ':' + where.group(2) if where else 'the endpoint'}"
+                f" ({reason.group(1).strip() if reason else 'connection failed'})")
+    return text
 
 
 class LibcloudProvider(Provider):
@@ -82,15 +94,28 @@ class LibcloudProvider(Provider):
             raise
 
     def wait_running(self, node: Any, progress: Progress | None) -> Any:
+        """Until the instance runs and has an address; bounded by config `wait_running`, reported when slow."""
+        timeout = float(self.config.get("wait_running", WAIT_RUNNING))
+        poll = float(self.config.get("poll_interval", 2.0))
         if progress:
-            progress(f"{self.cloud}: waiting for {node.name} to run")
-        deadline = time.monotonic() + float(self.config.get("wait_running", WAIT_RUNNING))
-        while time.monotonic() < deadline:
+            progress(f"{self.cloud}: waiting up to {timeout:.0f}s for {node.name} to run")
+        start = reported = time.monotonic()
+        state = "not listed yet"
+        while True:
             current = self.find(node.id)
-            if current is not None and str(current.state).lower() == "running" and (current.public_ips or current.private_ips):
-                return current
-            time.sleep(float(self.config.get("poll_interval", 2.0)))
-        raise CloudError(f"{self.cloud}: instance {node.id} did not reach 'running' within {WAIT_RUNNING:.0f}s",
+            if current is not None:
+                state = str(current.state).lower()
+                if state == "running" and (current.public_ips or current.private_ips):
+                    return current
+            now = time.monotonic()
+            if now - start >= timeout:
+                break
+            if progress and now - reported >= 15:
+                progress(f"{self.cloud}: {node.name} is {state} after {now - start:.0f}s (limit {timeout:.0f}s)")
+                reported = now
+            time.sleep(poll)
+        raise CloudError(f"{self.cloud}: instance {node.id} did not reach 'running' within {timeout:.0f}s "
+                         f"(last state: {state})",
                          hint="The instance is destroyed; try again or pick another instance type.")
 
     def find(self, node_id: str) -> Any:

@@ -14,6 +14,8 @@ def fmt(seconds: float | None) -> str:
     """53s, 4m57s, 1h02m03s — the seed's style."""
     if seconds is None:
         return "n/a"
+    if abs(seconds) < 0.05:
+        return "0.0s"
     sign = "-" if seconds < 0 else ""
     total = int(round(abs(seconds)))
     if abs(seconds) < 10 and total < 10:

@@ -15,6 +15,7 @@ from .base import OutputCallback
 
 CHUNK = 65536
 POLL = 1.0  # seconds between liveness checks while the channel is quiet
+LINGER = 2.0  # after the exit status, how long to wait for output still held open by leftovers
 
 
 class ChannelLike(Protocol):
@@ -30,6 +31,7 @@ class ChannelLike(Protocol):
     def exit_status_ready(self) -> bool: ...
     def recv_exit_status(self) -> int: ...
     def sendall(self, data: bytes) -> None: ...
+    def settimeout(self, timeout: float | None) -> None: ...
     def close(self) -> None: ...
 
 
@@ -57,7 +59,15 @@ def pump(
     out, err = bytearray(), bytearray()
     try:
         if stdin:
-            chan.sendall(stdin)
+            _send(chan, stdin, deadline)
+    except TimeoutError:
+        chan.close()
+        return Outcome(None, b"", b"", gave_up=True)
+    except (OSError, EOFError):  # the command may have ended without reading it all
+        if not alive():
+            return Outcome(None, b"", b"", lost=True)
+    linger_until: float | None = None
+    try:
         while True:
             got = _drain(chan, out, err, on_output)
             if chan.closed or (chan.eof_received and chan.exit_status_ready()):
@@ -66,20 +76,27 @@ def pump(
             if not alive():
                 return Outcome(None, bytes(out), bytes(err), lost=True)
             now = time.monotonic()
+            if chan.exit_status_ready():  # exited, but something it started still holds the output
+                if got or linger_until is None:
+                    linger_until = now + LINGER
+                elif now >= linger_until:
+                    break
             if deadline is not None and now >= deadline:
                 chan.close()
                 return Outcome(None, bytes(out), bytes(err), gave_up=True)
             if not got:
-                wait = POLL if deadline is None else min(POLL, max(deadline - now, 0.0))
+                wait = min(t - now for t in (now + POLL, deadline, linger_until) if t is not None)
                 if chan.eof_received:  # no more output: the fd stays readable, wait for the status
-                    chan.status_event.wait(wait)
+                    chan.status_event.wait(max(wait, 0.0))
                 else:
-                    select.select([chan], [], [], wait)
+                    select.select([chan], [], [], max(wait, 0.0))
     except (OSError, EOFError):
         return Outcome(None, bytes(out), bytes(err), lost=True)
-    if not chan.exit_status_ready():
+    # paramiko calls a closed channel's status "ready" and reports -1 when none arrived
+    code = chan.recv_exit_status() if chan.exit_status_ready() else -1
+    if code < 0:
         return Outcome(None, bytes(out), bytes(err), lost=_died(alive))
-    return Outcome(chan.recv_exit_status(), bytes(out), bytes(err))
+    return Outcome(code, bytes(out), bytes(err))
 
 
 def _died(alive: Callable[[], bool], grace: float = 0.5) -> bool:
@@ -90,6 +107,16 @@ def _died(alive: Callable[[], bool], grace: float = 0.5) -> bool:
             return False
         time.sleep(0.01)
     return True
+
+
+def _send(chan: ChannelLike, data: bytes, deadline: float | None) -> None:
+    """sendall, bounded by the deadline (the remote may stop reading)."""
+    if deadline is not None:
+        chan.settimeout(max(deadline - time.monotonic(), 0.001))
+    try:
+        chan.sendall(data)
+    finally:
+        chan.settimeout(None)
 
 
 def _drain(chan: ChannelLike, out: bytearray, err: bytearray, on_output: OutputCallback | None) -> bool:

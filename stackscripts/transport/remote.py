@@ -18,32 +18,40 @@ RUN_DIR_PREFIX = "/tmp/stackscripts."
 KILL_AFTER = 5  # seconds between SIGTERM and SIGKILL when a step times out or its connection drops
 SECRET_FILES = frozenset({"env"})  # always 0600 on the server
 
-# Runs under the login shell (any POSIX sh). Steps:
-#  1. make a private run directory (umask 077, mktemp -d => 0700) and remove it on any exit;
-#  2. read exactly {size} bytes of stdin (the tar stream) and unpack it there, modes kept;
-#  3. run the wrapper under `timeout` (its own process group, so a timeout kills every process
-#     of the step) with stdin from /dev/null;
+# Runs under the login shell (any POSIX sh: dash and bash are tested). Steps:
+#  1. make a private run directory (umask 077, mktemp -d => 0700), removed on any exit;
+#  2. read exactly {size} bytes of stdin (the tar stream) and unpack it there, modes kept
+#     (-m: no mtimes, so a controller clock ahead of the server's causes no tar warnings);
+#  3. run the wrapper under `timeout`, in its own process group, stdin from /dev/null;
 #  4. a watchdog keeps reading the rest of stdin: sshd closes it when the connection drops or
-#     the client gives up, and the watchdog then stops the step (SIGTERM, SIGKILL 5 s later);
-#  5. exit with the wrapper's exit code (124 or 137 when `timeout` stopped it).
+#     the client gives up; the watchdog then signals this shell, which stops the step's group
+#     (SIGTERM; `timeout` sends SIGKILL 5 s later if the wrapper is still there);
+#  5. a stopped or timed-out step's group is swept with SIGKILL once `timeout` has ended, so
+#     nothing survives (a process forking just as SIGTERM came would otherwise miss it);
+#  6. exit with the wrapper's exit code (124 or 137 when `timeout` stopped it, 143 if stopped).
+# `kill -TERM -"$p"` signals the group; dash's kill takes no `--`.
 _SCRIPT = """\
 umask 077
 d=$(mktemp -d {prefix}XXXXXX) || exit 125
-p=
+p= s=
 trap 'rm -rf "$d"' EXIT
-trap 'if [ -n "$p" ]; then kill -TERM "$p" 2>/dev/null; wait "$p"; fi; exit 143' HUP INT TERM
-head -c {size} | tar -x -p -o -f - -C "$d" || exit 125
+trap 's=1; if [ -n "$p" ]; then kill -TERM -"$p" "$p" 2>/dev/null; fi' HUP INT TERM
+head -c {size} | tar -x -m -p -o -f - -C "$d" || exit 125
+[ -z "$s" ] || exit 143
 cd "$d" || exit 125
 exec 3<&0
 timeout -k {kill_after} {seconds} bash "$d/run.sh" </dev/null 3<&- &
 p=$!
-{{ cat <&3; kill -TERM $$; }} </dev/null >/dev/null 2>&1 &
+{{ while read -r _ <&3; do :; done; kill -TERM $$; }} </dev/null >/dev/null 2>&1 &
 w=$!
 exec 3<&-
+[ -z "$s" ] || kill -TERM -"$p" "$p" 2>/dev/null
 wait "$p"
 rc=$?
-p=
+while [ -n "$s" ] && [ "$rc" -gt 128 ] && kill -0 "$p" 2>/dev/null; do wait "$p"; rc=$?; done
 kill "$w" 2>/dev/null
+case "$s:$rc" in 1:*|*:124|*:137) kill -KILL -"$p" 2>/dev/null; esac
+[ -z "$s" ] || rc=143
 exit "$rc"
 """
 
@@ -66,6 +74,8 @@ def command_with_timeout(command: str, timeout: float | None) -> str:
     """A fixed probe command, bounded by `timeout` (killing its whole process group) if given."""
     if timeout is None:
         return command
+    if timeout <= 0:
+        raise ValueError("timeout must be positive")
     quoted = "'" + command.replace("'", "'\"'\"'") + "'"
     return f"timeout -k {KILL_AFTER} {format_seconds(max(timeout, 0.001))} sh -c {quoted} </dev/null"
 

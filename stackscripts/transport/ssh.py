@@ -1,0 +1,224 @@
+"""The SSH transport over Fabric: one connection per server, one round trip per step.
+
+The only module that imports fabric or paramiko (it is loaded lazily through the registry).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import os
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+import paramiko
+from fabric import Config, Connection
+from paramiko.config import SSHConfig
+
+from ..errors import ConnectionFailed, HostKeyMismatch
+from .base import ExecResult, HostSpec, OutputCallback, Session, Transport
+from .pump import Outcome, pump
+from .remote import KILL_AFTER, build_bundle_tar, bundle_command, command_with_timeout, format_seconds
+from .ssh_connect import connect_failure, fingerprint, tune_socket
+
+# paramiko logs a dropped connection at ERROR; without this, logging's last-resort handler
+# would print it on the user's terminal. Applications that configure logging still see it.
+logging.getLogger("paramiko").addHandler(logging.NullHandler())
+
+KEEPALIVE = 15  # seconds between SSH keepalives on an idle connection
+CLIENT_GRACE = 10.0  # after timeout + KILL_AFTER the client stops waiting for the server
+CONNECTION_LOST = "connection lost"
+
+
+class _TrustOnFirstUse:
+    """Missing-host-key policy when no key is recorded: accept; the session exposes the key to record."""
+
+    def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey) -> None:
+        return None
+
+
+class SSHTransport(Transport):
+    name = "ssh"
+
+    def __init__(self, *, keepalive: int = KEEPALIVE) -> None:
+        self.keepalive = keepalive
+
+    def open(self, host: HostSpec) -> "SSHSession":
+        """Connect and authenticate; raise ConnectionFailed or HostKeyMismatch."""
+        return SSHSession(host, _connect(host, self.keepalive))
+
+
+class SSHSession(Session):
+    """An open Fabric connection; every step opens one exec channel on it."""
+
+    def __init__(self, host: HostSpec, connection: Connection) -> None:
+        self.host = host
+        self.connection = connection
+        self.transport: paramiko.Transport = connection.transport
+        key = self.transport.get_remote_server_key()
+        self.host_key = f"{key.get_name()} {key.get_base64()}"
+
+    @property
+    def connected(self) -> bool:
+        return bool(self.transport.is_active())
+
+    def run_bundle(
+        self,
+        bundle_dir: Path,
+        *,
+        timeout: float | None = None,
+        on_output: OutputCallback | None = None,
+    ) -> ExecResult:
+        payload = build_bundle_tar(Path(bundle_dir))
+        return self._exec(bundle_command(len(payload), timeout), payload, timeout, on_output)
+
+    def run_command(self, command: str, *, timeout: float | None = None) -> ExecResult:
+        return self._exec(command_with_timeout(command, timeout), None, timeout, None)
+
+    def close(self) -> None:
+        self.connection.close()
+
+    def _exec(
+        self, command: str, stdin: bytes | None, timeout: float | None, on_output: OutputCallback | None
+    ) -> ExecResult:
+        """One exec channel: send stdin (None: close it at once), stream output, map the ending."""
+        if not self.connected:
+            return ExecResult(-1, error=CONNECTION_LOST)
+        started = time.monotonic()
+        deadline = None if timeout is None else started + timeout + KILL_AFTER + CLIENT_GRACE
+        try:
+            channel = self.transport.open_session(timeout=self.host.connect_timeout)
+        except (paramiko.SSHException, OSError, EOFError) as exc:
+            if not self.connected:
+                return ExecResult(-1, error=CONNECTION_LOST)
+            return ExecResult(-1, error=f"cannot open an SSH channel: {exc}")
+        try:
+            channel.exec_command(command)
+            if stdin is None:
+                channel.shutdown_write()
+            outcome = pump(
+                channel,
+                stdin=stdin or b"",
+                deadline=deadline,
+                on_output=on_output,
+                alive=lambda: self.connected,
+            )
+        except (paramiko.SSHException, OSError, EOFError):
+            outcome = Outcome(None, b"", b"", lost=not self.connected)
+        finally:
+            channel.close()
+        return _result(outcome, timeout, time.monotonic() - started)
+
+
+def _result(outcome: Outcome, timeout: float | None, elapsed: float) -> ExecResult:
+    out, err = outcome.stdout, outcome.stderr
+    if outcome.lost:
+        return ExecResult(-1, out, err, error=CONNECTION_LOST)
+    timed_out = f"timed out after {format_seconds(timeout)}s" if timeout is not None else None
+    if outcome.gave_up:
+        return ExecResult(124, out, err, error=timed_out)
+    if outcome.exit_code is None:
+        return ExecResult(-1, out, err, error="the remote command ended without an exit status")
+    # `timeout` exits 124 (SIGTERM worked) or 137 (SIGKILL needed) when it stopped the step.
+    if timeout is not None and outcome.exit_code in (124, 137) and elapsed >= timeout:
+        return ExecResult(outcome.exit_code, out, err, error=timed_out)
+    return ExecResult(outcome.exit_code, out, err)
+
+
+def _connect(host: HostSpec, keepalive: int) -> Connection:
+    pkey = _load_client_key(host)
+    expected = _recorded_host_key(host)
+    try:
+        sock = socket.create_connection((host.host, host.port), timeout=host.connect_timeout)
+    except OSError as exc:
+        raise connect_failure(host, exc) from None
+    tune_socket(sock, keepalive)
+    kwargs: dict[str, Any] = {
+        "sock": sock,
+        "timeout": host.connect_timeout,
+        "banner_timeout": host.connect_timeout,
+        "auth_timeout": host.connect_timeout,
+    }
+    if pkey is not None:
+        kwargs.update(pkey=pkey, allow_agent=False, look_for_keys=False)
+    connection = Connection(
+        host.host,
+        user=host.user,
+        port=host.port,
+        config=Config(lazy=True, ssh_config=SSHConfig()),  # no ~/.ssh/config surprises
+        connect_kwargs=kwargs,
+    )
+    client: paramiko.SSHClient = connection.client
+    if expected is None:
+        client.set_missing_host_key_policy(_TrustOnFirstUse())
+    else:  # Fabric's default AutoAddPolicy would accept any key: only the recorded one may pass
+        client.set_missing_host_key_policy(paramiko.RejectPolicy())
+        client.get_host_keys().add(_known_hosts_name(host), expected.get_name(), expected)
+    try:
+        connection.open()
+    except BaseException as exc:
+        connection.close()
+        sock.close()
+        raise _open_failure(host, exc) from None
+    connection.transport.set_keepalive(keepalive)
+    return connection
+
+
+def _open_failure(host: HostSpec, exc: BaseException) -> BaseException:
+    """The ConnectionFailed (or HostKeyMismatch) for an exception from the SSH handshake."""
+    if isinstance(exc, paramiko.BadHostKeyException):
+        return HostKeyMismatch(
+            f"the host key of {host.host}:{host.port} has changed: expected "
+            f"{fingerprint(exc.expected_key)} ({exc.expected_key.get_name()}), the host presented "
+            f"{fingerprint(exc.key)} ({exc.key.get_name()}). The connection was refused because "
+            "someone could be intercepting it.",
+            server=host.name,
+            hint=f"If the host was rebuilt, run `stackscripts servers forget-key {host.name}` "
+            "and connect again.",
+        )
+    if isinstance(exc, paramiko.AuthenticationException):
+        key = f"the key {host.key_path}" if host.key_path else "the default keys and the SSH agent"
+        return ConnectionFailed(
+            f"authentication failed for {host.user}@{host.host}:{host.port} with {key}.",
+            server=host.name,
+            hint=f"Check that the public key is in {host.user}'s authorized_keys on the server.",
+        )
+    if isinstance(exc, (paramiko.SSHException, EOFError, OSError)):
+        return connect_failure(host, exc)
+    return exc
+
+
+def _load_client_key(host: HostSpec) -> paramiko.PKey | None:
+    if not host.key_path:
+        return None
+    try:
+        return paramiko.PKey.from_path(os.path.expanduser(host.key_path))
+    except (OSError, paramiko.SSHException, ValueError) as exc:
+        detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
+        raise ConnectionFailed(
+            f"cannot use the private key {host.key_path}: {detail}.",
+            server=host.name,
+            hint="Check the path, and that the key is an unencrypted OpenSSH or PEM private key.",
+        ) from None
+
+
+def _recorded_host_key(host: HostSpec) -> paramiko.PKey | None:
+    if host.host_key is None:
+        return None
+    try:
+        kind, data = host.host_key.split()[:2]
+        return paramiko.PKey.from_type_string(kind, base64.b64decode(data, validate=True))
+    except (ValueError, binascii.Error, paramiko.SSHException) as exc:
+        raise ConnectionFailed(
+            f"the recorded host key is not a valid 'type base64' key ({exc or type(exc).__name__}).",
+            server=host.name,
+            hint=f"Run `stackscripts servers forget-key {host.name}` to record it again "
+            "on the next connection.",
+        ) from None
+
+
+def _known_hosts_name(host: HostSpec) -> str:
+    return host.host if host.port == 22 else f"[{host.host}]:{host.port}"
