@@ -11,8 +11,7 @@ test: setup
 	$(PY) -m pytest -q -p no:cacheprovider
 
 demo: setup
-	$(SS) templates validate servertemplates/docker-all-in-one.yaml servertemplates/packages-all-in-one.yaml
-	$(SS) templates render servertemplates/docker-all-in-one.yaml --phase boot -o out/docker-all-in-one
+	STACKSCRIPTS=$(SS) bash demo/run.sh
 
 bench: setup
 	$(PY) -m benchmarks

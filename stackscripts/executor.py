@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import time
@@ -15,6 +16,30 @@ from .masking import Masker
 from .model import Plan, PlannedStep, RunResult, RunState, StepResult
 from .render.bundle import write_bundle
 from .transport.base import Session
+
+
+BUNDLE_PREFIX = "stackscripts-bundle-"
+
+
+def sweep_bundles(folder: str | None = None) -> list[Path]:
+    """Remove local step bundles left by controllers that died (SIGKILL) mid-step; return them.
+
+    A bundle's env file holds the step's input values in clear, credentials included. Bundles are
+    named after the controller's pid, and one whose process is gone can only be a leftover.
+    """
+    removed = []
+    for path in Path(folder or tempfile.gettempdir()).glob(f"{BUNDLE_PREFIX}*-*"):
+        pid = path.name[len(BUNDLE_PREFIX):].split("-", 1)[0]
+        try:
+            if not pid.isdigit() or path.stat().st_uid != os.geteuid():
+                continue
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+        except OSError:
+            continue  # alive but not ours, or already gone
+    return removed
 
 
 class Executor:
@@ -83,7 +108,7 @@ class Executor:
                 self.bus.emit(StepOutput(self.run_id, self.server, step.index, stream, text))
 
         started = time.time()
-        workdir = Path(tempfile.mkdtemp(prefix="stackscripts-bundle-"))
+        workdir = Path(tempfile.mkdtemp(prefix=f"{BUNDLE_PREFIX}{os.getpid()}-"))
         try:
             bundle = write_bundle(step, env, workdir / "bundle")
             outcome = self.session.run_bundle(bundle, timeout=timeout, on_output=on_output)

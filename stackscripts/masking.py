@@ -8,11 +8,10 @@ MASK = "********"
 
 
 class Masker:
-    """Masks one stream: holds back just enough trailing text to catch a secret cut in two."""
+    """Masks one stream: holds back only trailing text that could be the start of a secret cut in two."""
 
     def __init__(self, secrets: list[str]) -> None:
         self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
-        self.keep = max((len(s) for s in self.secrets), default=1) - 1
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self._pending = ""
 
@@ -29,14 +28,27 @@ class Masker:
             self._pending = ""
             return text
         text = self.mask(text)
-        cut = len(text) - self.keep
-        if cut <= 0:
-            self._pending = text
-            return ""
-        # a secret starting before `cut` ends inside `text`, so it has been masked already
-        hold = cut
+        # Release all but the longest tail that is the beginning of a secret: holding a fixed
+        # len(secret) - 1 characters would keep the last line before a quiet spell (or a kill) from
+        # the terminal and the audit store.
+        hold = len(text) - self._partial(text)
         self._pending = text[hold:]
         return text[:hold]
+
+    def _partial(self, text: str) -> int:
+        """Length of the longest suffix of text that is a proper prefix of a secret."""
+        longest = 0
+        for secret in self.secrets:
+            start = max(len(text) - len(secret) + 1, 0)
+            while True:
+                start = text.find(secret[0], start)
+                if start < 0 or len(text) - start <= longest:
+                    break
+                if secret.startswith(text[start:]):
+                    longest = len(text) - start
+                    break
+                start += 1
+        return longest
 
     def flush(self) -> str:
         text = self.mask(self._pending + self._decoder.decode(b"", final=True))

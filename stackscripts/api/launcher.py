@@ -121,9 +121,10 @@ class Launcher:
         if node_id:
             try:
                 provider.destroy(node_id, record.extra)
-            except CloudError as exc:
+            except CloudError as exc:  # keep the original failure; the record says what is left behind
                 self.c.store.update_server(name, extra={**record.extra, "destroy_error": str(exc)})
-                raise
+                self.progress(f"{name}: could not destroy {node_id}: {exc} (see 'servers list --reconcile')")
+                return
         self.c.store.update_server(name, state=ServerState.TERMINATED.value)
 
     def terminate(self, name: str, budget: float = 600.0) -> RunResult | None:

@@ -95,3 +95,25 @@ def log(ctx: click.Context, run_id: str, step: int, stream: str | None, db: str 
     text = {"stdout": found.stdout, "stderr": found.stderr}.get(stream or "", found.output)
     emit(ctx, {"run_id": r.id, "step": step, "stream": stream or "output", "text": text},
          lambda: sys.stdout.write(text), as_json=as_json)
+
+
+@command.command("export")
+@click.argument("run_id")
+@click.option("--s3", "s3_url", metavar="s3://BUCKET/PREFIX", help="Write the record to S3 as <prefix>/<run id>.json.")
+@db_option
+@json_option
+@click.pass_context
+def export(ctx: click.Context, run_id: str, s3_url: str | None, db: str | None, as_json: bool) -> None:
+    """The full record of a run (steps, outputs, masked inputs) as JSON, or into S3."""
+    import json
+
+    from ..export import export_run, export_run_s3
+
+    with controller(db, printer=False) as c:
+        run = c.get_run(run_id)
+    if s3_url:
+        url = export_run_s3(run, s3_url)
+        emit(ctx, {"run_id": run.id, "url": url}, lambda: click.echo(url), as_json=as_json)
+        return
+    record = export_run(run)
+    emit(ctx, record, lambda: click.echo(json.dumps(record, indent=2, ensure_ascii=False)), as_json=as_json)

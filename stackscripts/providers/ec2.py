@@ -3,7 +3,7 @@
 Cloud settings (clouds.yaml or STACKSCRIPTS_CLOUD_<NAME>_*): `key`, `secret`, `region`
 (default us-east-1), `endpoint` (another EC2 API, e.g. http://127.0.0.1:5000), and optionally
 `instance_type`, `availability_zone`, `security_group` (default stackscripts-ssh), `ssh_cidr`
-(default 0.0.0.0/0), `vpc_id`, `volume_type` (default gp3), `address` (public|private),
+(default 0.0.0.0/0), `volume_type` (default gp3), `address` (public|private),
 `signature_version` (default 4), `timeout` (seconds per API call), `wait_running`,
 `wait_volume`, `wait_terminated`, `poll_interval` (seconds).
 
@@ -17,6 +17,7 @@ when the data is no longer wanted.
 
 from __future__ import annotations
 
+import time
 from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
 
@@ -91,7 +92,7 @@ class EC2Provider(LibcloudProvider):
         s = spec.settings
         key_pair = ensure_key_pair(self.cloud, self.driver, spec.key_name, spec.public_key)
         group = ensure_ssh_group(self.cloud, self.driver, str(self.config.get("security_group") or SSH_GROUP),
-                                 str(self.config.get("ssh_cidr") or "0.0.0.0/0"), self.config.get("vpc_id"))
+                                 str(self.config.get("ssh_cidr") or "0.0.0.0/0"))
         devices = devices_for(s.volumes)
         reuse = {v.name: find_persistent(self.cloud, self.driver, spec.server, v.name) for v in s.volumes if not v.ephemeral}
         zone = self.zone_for({n: v for n, v in reuse.items() if v is not None})
@@ -198,8 +199,6 @@ class EC2Provider(LibcloudProvider):
 
     def wait_terminated(self, node_id: str, timeout: float, poll: float) -> None:
         """Volumes detach only once the instance has terminated."""
-        import time
-
         deadline = time.monotonic() + timeout
         while True:
             node = self.find(node_id)

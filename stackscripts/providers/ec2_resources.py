@@ -50,19 +50,19 @@ def ensure_key_pair(cloud: str, driver: Any, key_name: str, public_key: str) -> 
     return name
 
 
-def ensure_ssh_group(cloud: str, driver: Any, name: str, cidr: str, vpc_id: str | None = None) -> str:
-    """A security group letting TCP 22 in from `cidr`, created once per cloud and reused."""
+def ensure_ssh_group(cloud: str, driver: Any, name: str, cidr: str, *, retry: bool = True) -> str:
+    """A security group (of the default VPC) letting TCP 22 in from `cidr`, created once per cloud and reused."""
     groups = cloud_call(cloud, "listing security groups", driver.ex_get_security_groups, filters={"group-name": name})
     if groups:
         group_id = groups[0].id
         rules = groups[0].ingress_rules or []
     else:
         try:
-            created = driver.ex_create_security_group(name, "stackscripts: SSH from the controller", vpc_id=vpc_id)
+            created = driver.ex_create_security_group(name, "stackscripts: SSH from the controller")
         except Exception as exc:
-            if not aws_says(exc, "InvalidGroup.Duplicate"):
+            if not retry or not aws_says(exc, "InvalidGroup.Duplicate"):
                 fail(cloud, f"creating security group {name}", exc)
-            return ensure_ssh_group(cloud, driver, name, cidr, vpc_id)  # another controller was faster
+            return ensure_ssh_group(cloud, driver, name, cidr, retry=False)  # another controller was faster
         group_id, rules = created["group_id"], []
     if not any(_opens_ssh(rule, cidr) for rule in rules):
         try:
@@ -115,7 +115,14 @@ def create_volume(cloud: str, driver: Any, server: str, node_id: str, spec: Volu
                   volume_type: str) -> Any:
     volume = cloud_call(cloud, f"creating volume {spec.name} ({spec.size_gb} GB)", driver.create_volume,
                         spec.size_gb, f"{server}-{spec.name}", location=location, ex_volume_type=volume_type)
-    tag_volume(cloud, driver, volume, server, node_id, spec)
+    try:
+        tag_volume(cloud, driver, volume, server, node_id, spec)
+    except BaseException as exc:  # untagged, nobody could find it again: delete it now
+        try:
+            driver.destroy_volume(volume)
+        except Exception as cleanup:  # keep the tagging failure; say what is left behind
+            exc.add_note(f"{cloud}: volume {volume.id} is left behind (deleting it failed: {cleanup})")
+        raise
     return volume
 
 

@@ -83,7 +83,11 @@ class LibcloudProvider(Provider):
 
     # the contract
     def launch(self, spec: LaunchSpec, on_created: Callable[[str], None], progress: Progress | None = None) -> Instance:
-        node = cloud_call(self.cloud, "create_node", self.driver.create_node, **self.create_kwargs(spec, progress))
+        try:
+            node = cloud_call(self.cloud, "create_node", self.driver.create_node, **self.create_kwargs(spec, progress))
+        except BaseException:
+            self.destroy_tagged(spec.server)  # a create interrupted after the cloud accepted it
+            raise
         try:
             on_created(node.id)
             self.after_create(node, spec, progress)
@@ -121,6 +125,15 @@ class LibcloudProvider(Provider):
     def find(self, node_id: str) -> Any:
         nodes = cloud_call(self.cloud, "list_nodes", self.driver.list_nodes)
         return next((n for n in nodes if n.id == node_id), None)
+
+    def destroy_tagged(self, server: str) -> None:
+        """Destroy instances carrying this server's tag; best effort, used while already failing."""
+        try:
+            for instance in self.list_instances():
+                if instance.server == server:
+                    self.destroy(instance.node_id)
+        except CloudError:
+            pass
 
     def destroy(self, node_id: str, extra: Mapping[str, Any] | None = None) -> None:
         node = self.find(node_id)

@@ -25,9 +25,13 @@ class LocalProvider(LibcloudProvider):
         s = spec.settings
         volumes = [{"name": v.name, "size_gb": v.size_gb, "device": v.device} for v in s.volumes]
         labels = {k.replace("-", "."): v for k, v in spec.tags.items()}
-        node = cloud_call(self.cloud, "create_node", self.driver.create_node, spec.server, s.instance_type, s.image,
-                          ex_authorized_key=spec.public_key, ex_volumes=volumes, ex_labels=labels,
-                          ex_on_progress=progress)
+        try:
+            node = cloud_call(self.cloud, "create_node", self.driver.create_node, spec.server, s.instance_type,
+                              s.image, ex_authorized_key=spec.public_key, ex_volumes=volumes, ex_labels=labels,
+                              ex_on_progress=progress)
+        except BaseException:  # interrupted half-way (Ctrl-C): the container may exist under the server's name
+            self.driver.destroy_node(spec.server)
+            raise
         try:
             on_created(node.id)
             return self.to_instance(node, spec.server, s.ssh_user)

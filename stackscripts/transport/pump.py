@@ -16,6 +16,7 @@ from .base import OutputCallback
 CHUNK = 65536
 POLL = 1.0  # seconds between liveness checks while the channel is quiet
 LINGER = 2.0  # after the exit status, how long to wait for output still held open by leftovers
+LINGER_MAX = 30.0  # ... even while those leftovers keep writing
 
 
 class ChannelLike(Protocol):
@@ -67,6 +68,7 @@ def pump(
         if not alive():
             return Outcome(None, b"", b"", lost=True)
     linger_until: float | None = None
+    exited_at = 0.0
     try:
         while True:
             got = _drain(chan, out, err, on_output)
@@ -77,8 +79,10 @@ def pump(
                 return Outcome(None, bytes(out), bytes(err), lost=True)
             now = time.monotonic()
             if chan.exit_status_ready():  # exited, but something it started still holds the output
+                if linger_until is None:
+                    exited_at = now
                 if got or linger_until is None:
-                    linger_until = now + LINGER
+                    linger_until = min(now + LINGER, exited_at + LINGER_MAX)
                 elif now >= linger_until:
                     break
             if deadline is not None and now >= deadline:

@@ -93,6 +93,8 @@ def build_bundle_tar(bundle_dir: Path) -> bytes:
             info.uid = info.gid = 0
             info.uname = info.gname = ""
             info.mode = 0o600 if name in SECRET_FILES else stat.S_IMODE(info.mode)
+            if info.isdir():
+                info.mode |= 0o700  # the run directory must stay removable by its owner
             if info.isfile():
                 with open(path, "rb") as f:
                     tar.addfile(info, f)

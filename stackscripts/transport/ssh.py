@@ -22,7 +22,7 @@ from ..errors import ConnectionFailed, HostKeyMismatch
 from .base import ExecResult, HostSpec, OutputCallback, Session, Transport
 from .pump import Outcome, pump
 from .remote import KILL_AFTER, build_bundle_tar, bundle_command, command_with_timeout, format_seconds
-from .ssh_connect import connect_failure, fingerprint, tune_socket
+from .ssh_connect import address, connect_failure, fingerprint, tune_socket
 
 # paramiko logs a dropped connection at ERROR; without this, logging's last-resort handler
 # would print it on the user's terminal. Applications that configure logging still see it.
@@ -171,7 +171,7 @@ def _open_failure(host: HostSpec, exc: BaseException) -> BaseException:
     """The ConnectionFailed (or HostKeyMismatch) for an exception from the SSH handshake."""
     if isinstance(exc, paramiko.BadHostKeyException):
         return HostKeyMismatch(
-            f"the host key of {host.host}:{host.port} has changed: expected "
+            f"the host key of {address(host)} has changed: expected "
             f"{fingerprint(exc.expected_key)} ({exc.expected_key.get_name()}), the host presented "
             f"{fingerprint(exc.key)} ({exc.key.get_name()}). The connection was refused because "
             "someone could be intercepting it.",
@@ -182,7 +182,7 @@ def _open_failure(host: HostSpec, exc: BaseException) -> BaseException:
     if isinstance(exc, paramiko.AuthenticationException):
         key = f"the key {host.key_path}" if host.key_path else "the default keys and the SSH agent"
         return ConnectionFailed(
-            f"authentication failed for {host.user}@{host.host}:{host.port} with {key}.",
+            f"authentication failed for {host.user}@{address(host)} with {key}.",
             server=host.name,
             hint=f"Check that the public key is in {host.user}'s authorized_keys on the server.",
         )
@@ -196,13 +196,17 @@ def _load_client_key(host: HostSpec) -> paramiko.PKey | None:
         return None
     try:
         return paramiko.PKey.from_path(os.path.expanduser(host.key_path))
-    except (OSError, paramiko.SSHException, ValueError) as exc:
-        detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
-        raise ConnectionFailed(
-            f"cannot use the private key {host.key_path}: {detail}.",
-            server=host.name,
-            hint="Check the path, and that the key is an unencrypted OpenSSH or PEM private key.",
-        ) from None
+    except OSError as exc:
+        detail = exc.strerror or str(exc)
+    except TypeError:  # cryptography: "Key is password-protected, but password was not provided."
+        detail = "it is protected by a passphrase"
+    except (paramiko.SSHException, paramiko.UnknownKeyType, ValueError):
+        detail = "not a private key in a format paramiko reads"
+    raise ConnectionFailed(
+        f"cannot use the private key {host.key_path}: {detail}.",
+        server=host.name,
+        hint="Check the path, and that the key is an unencrypted OpenSSH or PEM private key.",
+    )
 
 
 def _recorded_host_key(host: HostSpec) -> paramiko.PKey | None:
@@ -211,9 +215,10 @@ def _recorded_host_key(host: HostSpec) -> paramiko.PKey | None:
     try:
         kind, data = host.host_key.split()[:2]
         return paramiko.PKey.from_type_string(kind, base64.b64decode(data, validate=True))
-    except (ValueError, binascii.Error, paramiko.SSHException) as exc:
+    except (ValueError, binascii.Error, paramiko.SSHException, paramiko.UnknownKeyType):
+        shown = host.host_key if len(host.host_key) <= 40 else host.host_key[:37] + "..."
         raise ConnectionFailed(
-            f"the recorded host key is not a valid 'type base64' key ({exc or type(exc).__name__}).",
+            f"the recorded host key {shown!r} is not a valid public key (expected 'type base64').",
             server=host.name,
             hint=f"Run `stackscripts servers forget-key {host.name}` to record it again "
             "on the next connection.",

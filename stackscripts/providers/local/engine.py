@@ -201,11 +201,20 @@ class Engine:
             raise CloudError(f"local cloud: cannot inspect container {name_or_id}: {exc}") from exc
 
     def list_managed(self) -> list[ContainerInfo]:
+        """Managed containers; one removed while listing (another process destroying it) is skipped."""
         try:
-            containers = self.client.containers.list(all=True, filters={"label": f"{MANAGED_LABEL}=1"})
+            summaries = self.client.api.containers(all=True, filters={"label": f"{MANAGED_LABEL}=1"})
         except docker.errors.APIError as exc:
             raise CloudError(f"local cloud: listing containers failed: {exc}") from exc
-        return [_info(c) for c in containers]
+        found = []
+        for summary in summaries:
+            try:
+                found.append(_info(self.client.containers.get(summary["Id"])))
+            except docker.errors.NotFound:
+                continue
+            except docker.errors.APIError as exc:
+                raise CloudError(f"local cloud: inspecting container {summary['Id'][:12]} failed: {exc}") from exc
+        return found
 
     def restart(self, name_or_id: str, timeout: int = 10) -> ContainerInfo:
         try:

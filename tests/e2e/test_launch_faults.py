@@ -1,0 +1,97 @@
+"""Launch faults on the local cloud: Ctrl-C mid-launch and a failing boot leave nothing orphaned."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from .conftest import ROOT, Cli, docker_names
+
+pytestmark = pytest.mark.e2e
+
+TEMPLATE = """Name: Sleeper
+RightScripts:
+  Boot:
+  - sleeper.sh
+MultiCloudImages:
+- Name: Debian 12
+  Settings:
+  - Cloud: local
+    Image: stackscripts/debian:bookworm
+    Volumes:
+    - {Name: eph0, Size: 1, Device: /dev/xvdb}
+"""
+SCRIPT = """#!/bin/bash
+# ---
+# RightScript Name: Sleeper
+# Inputs:
+#   SLEEP:
+#     Input Type: single
+#     Required: false
+#     Advanced: false
+#     Default: text:30
+#   FAIL:
+#     Input Type: single
+#     Required: false
+#     Advanced: false
+#     Default: text:no
+# ...
+echo "sleeping $SLEEP"
+[ "$FAIL" = yes ] && exit 3
+sleep "$SLEEP"
+"""
+
+
+def sleeper(tmp_path: Path) -> Path:
+    (tmp_path / "sleeper.sh").write_text(SCRIPT)
+    template = tmp_path / "sleeper.yaml"
+    template.write_text(TEMPLATE)
+    return template
+
+
+def destroy_leftover(name: str) -> None:
+    """An earlier interrupted test run may have left an instance of this name."""
+    from stackscripts.providers.local import LocalNodeDriver
+
+    LocalNodeDriver().destroy_node(name)
+
+
+def test_ctrl_c_during_launch_destroys_the_instance(cli: Cli, tmp_path: Path) -> None:
+    name = "e2e-ctrlc"
+    destroy_leftover(name)
+    proc = subprocess.Popen([sys.executable, "-m", "stackscripts", "launch", str(sleeper(tmp_path)), "--name", name,
+                             "--db", str(cli.db)], cwd=ROOT, env=cli.env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not docker_names(name) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    assert docker_names(name), "the instance was never created"
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, out + err
+    assert "Traceback" not in err
+    assert docker_names(name) == []
+    code, show = cli.json("servers", "show", name)
+    assert show["data"]["state"] == "terminated"
+
+
+def test_failed_boot_keeps_or_destroys_as_asked(cli: Cli, tmp_path: Path) -> None:
+    template = str(sleeper(tmp_path))
+    for name in ("e2e-kept", "e2e-gone"):
+        destroy_leftover(name)
+    code, doc = cli.json("launch", template, "--name", "e2e-kept", "-i", "FAIL=text:yes")
+    try:
+        assert code == 1 and doc["error"]["exit_code"] == 1
+        assert docker_names("e2e-kept") == ["e2e-kept"], "a failed boot leaves the server stranded, for resume"
+        _, show = cli.json("servers", "show", "e2e-kept")
+        assert show["data"]["state"] == "stranded"
+    finally:
+        cli.run("terminate", "e2e-kept")
+    code, doc = cli.json("launch", template, "--name", "e2e-gone", "-i", "FAIL=text:yes", "--destroy-on-failure")
+    assert code == 1
+    assert docker_names("e2e-gone") == []
