@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from ..catalog.library import Catalog, Library
+from ..catalog.library import Catalog
 from ..catalog.lint import Finding, lint_paths
 from ..catalog.scaffold import ScaffoldResult, scaffold
 from ..errors import BadInput

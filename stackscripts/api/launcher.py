@@ -81,7 +81,7 @@ class Launcher:
         except NotFound:
             existing = None
         if existing is not None and existing.state != ServerState.TERMINATED.value:
-            raise BadInput(f"server {name} already exists ({existing.state})", hint=f"Terminate it first or pick another name.")
+            raise BadInput(f"server {name} already exists ({existing.state})", hint="Terminate it first or pick another name.")
         key_path, public_key = ensure_keypair(key_name or deployment or name)
         self.c.store.put_server(ServerRecord(name=name, state=ServerState.PENDING.value, cloud=cloud,
                                              template=str(Path(template).resolve()), template_sha256=loaded.sha256,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import html
 import time
-from typing import Sequence
+from typing import Mapping, Sequence
 
-from ..store.base import RunRecord
-from .table import compare, fmt, render
+from ..store.base import RunRecord, ServerRecord
+from .table import LAUNCH_ROW, compare, fmt, grid, launch_seconds, step_failed, unfinished
 
 CSS = """
 body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#1d2330;background:#fff}
@@ -29,27 +29,57 @@ def _esc(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
-def _gantt(runs: Sequence[RunRecord]) -> str:
-    starts = [s.started for r in runs for s in r.steps if s.started] or [time.time()]
-    ends = [s.ended or s.started for r in runs for s in r.steps if s.started] or starts
-    origin, span = min(starts), max(max(ends) - min(starts), 0.001)
+def _window(run: RunRecord, server: ServerRecord | None) -> tuple[float, float] | None:
+    """Where a run's lane starts (instance launch for a first boot) and ends, None if nothing ran."""
+    starts = [s.started for s in run.steps if s.started]
+    if not starts:
+        return None
+    ends = [s.ended or s.started for s in run.steps if s.started]
+    launch = launch_seconds(run, server)
+    first = float(server.extra["launch_started"]) if launch is not None and server else min(starts)
+    return min(first, min(starts)), max(ends)
+
+
+def _bar(label: str, step: str, left: float, width: float, css: str, title: str) -> str:
+    return (f'<div class="lane step"><div class="label">{_esc(label)}</div>'
+            f'<div class="track"><div class="bar{css}" data-step="{_esc(step)}" '
+            f'style="left:{left:.3f}%;width:{max(width, 0.2):.3f}%" title="{_esc(title)}"></div></div></div>')
+
+
+def _gantt(runs: Sequence[RunRecord], servers: Mapping[str, ServerRecord]) -> str:
+    """One lane per step. Runs that overlap in time share one clock (a fleet boot shows its
+    parallelism); runs far apart (a comparison) each start at 0 so their bars line up."""
+    windows = {r.id: _window(r, servers.get(r.server)) for r in runs}
+    spans = [w for w in windows.values() if w]
+    if not spans:
+        return "<p>No step has started.</p>"
+    longest = max(end - start for start, end in spans)
+    shared = max(start for start, _ in spans) - min(start for start, _ in spans) <= longest
+    span = max((max(end for _, end in spans) - min(start for start, _ in spans)) if shared else longest, 0.001)
     lanes = []
     for run in runs:
+        window = windows[run.id]
         lanes.append(f'<div class="lane"><div class="label"><b>{_esc(run.server)}</b> {_esc(run.phase)} '
                      f'{_esc(run.id)}</div></div>')
+        if window is None:
+            continue
+        origin = min(start for start, _ in spans) if shared else window[0]
+        server = servers.get(run.server)
+        launch = launch_seconds(run, server)
+        if launch is not None and server is not None:
+            begun = float(server.extra["launch_started"])
+            lanes.append(_bar(LAUNCH_ROW, LAUNCH_ROW, 100 * (begun - origin) / span, 100 * launch / span,
+                              " launch", f"{LAUNCH_ROW}: {fmt(launch)}"))
         for step in sorted(run.steps, key=lambda s: s.index):
             if not step.started:
                 continue
             end = step.ended or step.started
-            left = 100 * (step.started - origin) / span
-            width = max(100 * (end - step.started) / span, 0.2)
-            failed = " failed" if step.error or step.exit_code not in (0, None) else ""
-            title = f"{step.name}: {fmt(end - step.started)}, exit {step.exit_code}"
-            lanes.append(
-                f'<div class="lane step"><div class="label">{step.index + 1}. {_esc(step.name)}</div>'
-                f'<div class="track"><div class="bar{failed}" data-step="{_esc(step.name)}" '
-                f'style="left:{left:.3f}%;width:{width:.3f}%" title="{_esc(title)}"></div></div></div>')
-    return f'<div class="gantt">{"".join(lanes)}</div><p>0 s → {fmt(span)}</p>'
+            failed = " failed" if step_failed(step) else ""
+            lanes.append(_bar(f"{step.index + 1}. {step.name}", step.name, 100 * (step.started - origin) / span,
+                              100 * (end - step.started) / span, failed,
+                              f"{step.name}: {fmt(end - step.started)}, exit {step.exit_code}"))
+    scale = "0 s → " + fmt(span) + ("" if shared else " (each run from its own start)")
+    return f'<div class="gantt">{"".join(lanes)}</div><p>{scale}</p>'
 
 
 def _steps(run: RunRecord) -> str:
@@ -72,19 +102,21 @@ def _steps(run: RunRecord) -> str:
             + (f"<details><summary>inputs</summary><table>{inputs}</table></details>" if inputs else ""))
 
 
-def _table(runs: Sequence[RunRecord], servers: dict) -> str:
-    text = render(compare(runs, servers))
-    rows = [line.strip("|").split("|") for line in text.splitlines() if line.startswith("|") and "---" not in line]
+def _table(runs: Sequence[RunRecord], servers: Mapping[str, ServerRecord]) -> str:
+    comparison = compare(runs, servers)
     out = ["<table>"]
-    for n, cells in enumerate(rows):
+    for n, cells in enumerate(grid(comparison)):
         tag = "th" if n == 0 else "td"
-        out.append("<tr>" + "".join(f"<{tag}{' class=num' if i and n else ''}>{_esc(c.strip())}</{tag}>"
+        out.append("<tr>" + "".join(f"<{tag}{' class=num' if i and n else ''}>{_esc(c)}</{tag}>"
                                     for i, c in enumerate(cells)) + "</tr>")
-    return "".join(out) + "</table>"
+    notes = "".join(f"<p class=bad>{_esc(line)}</p>" for line in unfinished(comparison))
+    return "".join(out) + "</table>" + notes
 
 
-def render_html(runs: Sequence[RunRecord], servers: dict | None = None, title: str = "stackscripts run report") -> str:
-    """One file, no external assets: opens offline."""
-    body = _table(runs, servers or {}) + "<h2>Timeline</h2>" + _gantt(runs) + "".join(_steps(r) for r in runs)
+def render_html(runs: Sequence[RunRecord], servers: Mapping[str, ServerRecord] | None = None,
+                title: str = "stackscripts run report") -> str:
+    """One file, no external assets (no URL at all): opens offline."""
+    servers = servers or {}
+    body = _table(runs, servers) + "<h2>Timeline</h2>" + _gantt(runs, servers) + "".join(_steps(r) for r in runs)
     return (f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{_esc(title)}</title>"
             f"<style>{CSS}</style></head><body><h1>{_esc(title)}</h1>{body}</body></html>\n")

@@ -17,9 +17,9 @@ def fmt(seconds: float | None) -> str:
     if abs(seconds) < 0.05:
         return "0.0s"
     sign = "-" if seconds < 0 else ""
-    total = int(round(abs(seconds)))
-    if abs(seconds) < 10 and total < 10:
+    if round(abs(seconds), 1) < 10:  # 9.94 is 9.9s, 9.96 is 10s
         return f"{sign}{abs(seconds):.1f}s"
+    total = int(round(abs(seconds)))
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
     if hours:
@@ -57,20 +57,44 @@ class Comparison:
     totals: tuple[float, ...]
 
 
+def _merge(keys: list[tuple[str, str]], run_keys: Sequence[tuple[str, str]]) -> None:
+    """Add a run's new keys in place: after the step that precedes them in that run (the seed's
+    'Install ruby' sits between the steps around it), or before the first row of their phase."""
+    previous: tuple[str, str] | None = None
+    for key in run_keys:
+        if key not in keys:
+            if previous is not None:
+                at = keys.index(previous) + 1
+            else:
+                at = next((i for i, k in enumerate(keys) if k[0] == key[0]), len(keys))
+            keys.insert(at, key)
+        previous = key
+
+
+def _keyed(run: RunRecord) -> dict[tuple[str, str], StepRecord]:
+    """A run's steps by (phase, name) in step order; a name seen again in a phase gets ' (2)', ' (3)'..."""
+    by_key: dict[tuple[str, str], StepRecord] = {}
+    for step in sorted(run.steps, key=lambda s: s.index):
+        phase, name, n = step.phase or run.phase, step.name, 1
+        while (phase, name) in by_key:
+            n += 1
+            name = f"{step.name} ({n})"
+        by_key[(phase, name)] = step
+    return by_key
+
+
+def step_failed(step: StepRecord | None) -> bool:
+    return bool(step and (step.error or step.exit_code not in (0, None)))
+
+
 def compare(runs: Sequence[RunRecord], servers: Mapping[str, ServerRecord] | None = None) -> Comparison:
-    """Steps matched by phase and name across runs, in first-seen order; n/a where a run lacks one."""
+    """Steps matched by phase and name across runs, in their runs' order; n/a where a run lacks one."""
     servers = servers or {}
-    phases = {r.phase for r in runs}
+    phases = {r.phase for r in runs} | {s.phase for r in runs for s in r.steps if s.phase}
     keys: list[tuple[str, str]] = []
-    cells: list[dict[tuple[str, str], StepRecord]] = []
-    for run in runs:
-        by_key: dict[tuple[str, str], StepRecord] = {}
-        for step in sorted(run.steps, key=lambda s: s.index):
-            key = (step.phase or run.phase, step.name)
-            by_key[key] = step
-            if key not in keys:
-                keys.append(key)
-        cells.append(by_key)
+    cells = [_keyed(run) for run in runs]
+    for by_key in cells:
+        _merge(keys, list(by_key))
     rows = []
     launches = tuple(launch_seconds(r, servers.get(r.server)) for r in runs)
     if any(v is not None for v in launches):
@@ -79,17 +103,16 @@ def compare(runs: Sequence[RunRecord], servers: Mapping[str, ServerRecord] | Non
         label = f"{key[0]}: {key[1]}" if len(phases) > 1 else key[1]
         steps = [c.get(key) for c in cells]
         rows.append(Row(label, tuple(step_seconds(s) if s else None for s in steps),
-                        tuple(bool(s and (s.error or (s.exit_code not in (0, None)))) for s in steps)))
+                        tuple(step_failed(s) for s in steps)))
     totals = tuple(sum(row.values[i] or 0.0 for row in rows) for i in range(len(runs)))
     return Comparison(tuple(runs), tuple(rows), totals)
 
 
-def render(comparison: Comparison, title: str = "Boot time steps") -> str:
-    """A Markdown table like the seed's; failed steps marked ✗, a delta column when runs are compared."""
+def grid(comparison: Comparison, title: str = "Boot time steps") -> list[list[str]]:
+    """The table as text cells: a header, one row per step, TOTAL; a delta column when runs are compared."""
     runs = comparison.runs
     delta = len(runs) > 1
     header = [title, *(f"{r.server} {r.id}" for r in runs)] + (["delta"] if delta else [])
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
 
     def cells(values: Sequence[float | None], failed: Sequence[bool]) -> list[str]:
         out = [fmt(v) + (" ✗" if f else "") for v, f in zip(values, failed)]
@@ -98,11 +121,27 @@ def render(comparison: Comparison, title: str = "Boot time steps") -> str:
             out.append("n/a" if first is None or last is None else ("+" if last - first >= 0 else "") + fmt(last - first))
         return out
 
-    for row in comparison.rows:
-        lines.append("| " + " | ".join([row.label, *cells(row.values, row.failed)]) + " |")
-    lines.append("| " + " | ".join(["TOTAL", *cells(comparison.totals, [False] * len(runs))]) + " |")
-    states = [f"{r.server} {r.id}: {r.state}" for r in runs if r.state != "succeeded"]
-    return "\n".join(lines) + ("\n" + "\n".join(states) if states else "") + "\n"
+    lines = [header]
+    lines += [[row.label, *cells(row.values, row.failed)] for row in comparison.rows]
+    lines.append(["TOTAL", *cells(comparison.totals, [False] * len(runs))])
+    return lines
+
+
+def unfinished(comparison: Comparison) -> list[str]:
+    """One line per run that did not succeed: 'web2 r-...: failed'."""
+    return [f"{r.server} {r.id}: {r.state}" for r in comparison.runs if r.state != "succeeded"]
+
+
+def _md(cell: str) -> str:
+    return cell.replace("|", "\\|").replace("\n", " ")
+
+
+def render(comparison: Comparison, title: str = "Boot time steps") -> str:
+    """A Markdown table like the seed's; failed steps marked ✗, a delta column when runs are compared."""
+    rows = grid(comparison, title)
+    lines = ["| " + " | ".join(_md(c) for c in rows[0]) + " |", "|" + "---|" * len(rows[0])]
+    lines += ["| " + " | ".join(_md(c) for c in row) + " |" for row in rows[1:]]
+    return "\n".join(lines + unfinished(comparison)) + "\n"
 
 
 def boot_table(runs: Sequence[RunRecord], servers: Mapping[str, ServerRecord] | None = None) -> str:

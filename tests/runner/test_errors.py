@@ -1,0 +1,49 @@
+"""Errors that are not a failing step: they end the run cleanly and leave the server usable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from stackscripts.errors import BadInput, ConnectionFailed
+from tests.runner.fixtures import Bench
+from tests.runner.helpers import Step, numbered_step
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def test_an_attachment_that_does_not_render_ends_the_run_and_frees_the_server(bench: Bench) -> None:
+    (web,) = bench.add(1)
+    config = Step("Configure", 'cat "$RS_ATTACH_DIR/app.conf"\n', {"OUT_DIR": None})
+    template = bench.template([numbered_step(1), config])
+    scripts = template.parent / "scripts"
+    text = (scripts / "configure.sh").read_text().replace("# ...", "# Attachments:\n# - app.conf.j2\n# ...", 1)
+    (scripts / "configure.sh").write_text(text)
+    (scripts / "attachments").mkdir()
+    attachment = scripts / "attachments" / "app.conf.j2"
+    attachment.write_text("dir={{ OUT_DIR }} name={{ NO_SUCH_INPUT }}\n")
+
+    with pytest.raises(BadInput, match="NO_SUCH_INPUT"):
+        bench.controller.boot(web, template)
+    (run,) = bench.controller.runs(web)
+    assert run.state == "failed"  # not left running (holding the server) while this process lives
+    assert bench.controller.store.get_server(web).state == "stranded"
+
+    attachment.write_text("dir={{ OUT_DIR }}\n")
+    resumed = bench.controller.resume(run.id)
+    assert resumed.ok and resumed.steps[-1].stdout == f"dir={bench.out}\n"
+    assert bench.ran(web) == [1]  # step 1 ran once: the resume started at the step that broke
+
+
+def test_an_unreachable_server_records_no_run(bench: Bench, tmp_path: Path) -> None:
+    (web,) = bench.add(1)
+    first = bench.template([numbered_step(1)])
+    bench.controller.boot(web, first)
+    before = bench.controller.store.get_server(web)
+    bench.controller.store.update_server(web, port=1)  # nothing listens there
+    with pytest.raises(ConnectionFailed, match="connection refused"):
+        bench.controller.boot(web, bench.template([numbered_step(1), numbered_step(2)]))
+    after = bench.controller.store.get_server(web)
+    assert len(bench.controller.runs(web)) == 1
+    assert (after.state, after.template, after.inputs) == (before.state, before.template, before.inputs)

@@ -1,0 +1,211 @@
+"""The transport contract, run against real sshd servers on loopback."""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from stackscripts.transport.base import ExecResult, Transport
+from tests.support.parts import require_binary
+from tests.support.sshd import SshdServer
+
+pytestmark = [pytest.mark.needs("sshd"), pytest.mark.timeout(120)]
+
+BundleMaker = Callable[..., Path]
+
+
+def _marker() -> str:
+    """A unique `sleep` argument to find a step's processes with pgrep -f."""
+    return f"{random.randint(100000, 999999)}.{os.getpid()}"
+
+
+def _pgrep(pattern: str) -> list[str]:
+    pgrep = require_binary("pgrep", "pgrep (procps)")
+    found = subprocess.run([pgrep, "-f", pattern], capture_output=True, text=True)
+    return found.stdout.split()
+
+
+def _wait_gone(pattern: str, within: float = 5.0) -> list[str]:
+    deadline = time.monotonic() + within
+    while (left := _pgrep(pattern)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return left
+
+
+def _run_dir(result: ExecResult) -> str:
+    """The run directory a test run.sh printed first (`pwd`)."""
+    first = result.stdout.split(b"\n", 1)[0].decode()
+    assert first.startswith("/tmp/stackscripts."), result
+    return first
+
+
+def test_streams_arrive_separately_in_order(
+    transport: Transport, sshd: SshdServer, make_bundle: BundleMaker
+) -> None:
+    bundle = make_bundle("for i in 1 2 3 4 5; do echo out$i; echo err$i >&2; sleep 0.1; done\n")
+    chunks: list[tuple[str, bytes, float]] = []
+    with transport.open(sshd.host_spec()) as session:
+        started = time.monotonic()
+        result = session.run_bundle(bundle, on_output=lambda s, b: chunks.append((s, b, time.monotonic())))
+        ended = time.monotonic()
+    assert result.exit_code == 0 and result.error is None
+    assert result.stdout == b"".join(b"out%d\n" % i for i in range(1, 6))
+    assert result.stderr == b"".join(b"err%d\n" % i for i in range(1, 6))
+    assert b"".join(b for s, b, _ in chunks if s == "stdout") == result.stdout
+    assert b"".join(b for s, b, _ in chunks if s == "stderr") == result.stderr
+    assert chunks[0][2] - started < (ended - started) / 2  # streamed as it came, not at the end
+
+
+def test_exit_codes(transport: Transport, sshd: SshdServer, make_bundle: BundleMaker) -> None:
+    with transport.open(sshd.host_spec()) as session:
+        assert session.run_bundle(make_bundle("exit 0\n")).exit_code == 0
+        failed = session.run_bundle(make_bundle("echo nope >&2; exit 3\n"))
+        assert (failed.exit_code, failed.stderr, failed.error) == (3, b"nope\n", None)
+
+
+NASTY = {
+    "QUOTES": "it's \"quoted\" 'twice'",
+    "SUBST": "$(touch /tmp/pwned) ${HOME} $HOME",
+    "TICKS": "`id` \\`",
+    "NEWLINES": "line1\nline2\n\n",
+    "GLOB": "* ? [a-z]",
+    "UNICODE": "grüße ✓ 日本",
+    "SPACES": "  lead and trail  ",
+    "EQUALS": "a=b=c",
+    "EMPTY": "",
+}
+
+
+def test_env_loaded_byte_exact_and_run_dir_removed(
+    transport: Transport, sshd: SshdServer, make_bundle: BundleMaker
+) -> None:
+    names = " ".join(NASTY)
+    run_sh = f'pwd; load_env; for n in {names}; do printf "%s\\0" "${{!n}}" >&2; done\n'
+    bundle = make_bundle(run_sh, env=NASTY)
+    with transport.open(sshd.host_spec()) as session:
+        result = session.run_bundle(bundle)
+    assert result.exit_code == 0, result
+    assert result.stderr.split(b"\0")[:-1] == [v.encode() for v in NASTY.values()]
+    assert not os.path.exists(_run_dir(result))
+
+
+def test_run_dir_private_env_0600_modes_kept(
+    transport: Transport, sshd: SshdServer, make_bundle: BundleMaker
+) -> None:
+    bundle = make_bundle(
+        "pwd; stat -c '%a %n' . env script attachments/tool.sh attachments/data.txt\n",
+        env={"A": "1"},
+        attachments={"tool.sh": (b"#!/bin/sh\n", 0o755), "data.txt": (b"x", 0o640)},
+    )
+    with transport.open(sshd.host_spec()) as session:
+        result = session.run_bundle(bundle)
+    assert result.exit_code == 0, result
+    modes = result.stdout.decode().splitlines()[1:]
+    assert modes == ["700 .", "600 env", "755 script", "755 attachments/tool.sh", "640 attachments/data.txt"]
+    assert not os.path.exists(_run_dir(result))
+
+
+def test_secrets_never_on_a_command_line(
+    transport: Transport, sshd: SshdServer, make_bundle: BundleMaker
+) -> None:
+    secret = f"s3cret-{_marker()}"
+    bundle = make_bundle("echo ready; sleep 1; load_env\n", env={"TOKEN": secret})
+    seen: list[str] = []
+
+    def scan(stream: str, data: bytes) -> None:
+        if b"ready" in data:
+            for pid in filter(str.isdigit, os.listdir("/proc")):
+                try:
+                    if secret.encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
+                        seen.append(pid)
+                except OSError:
+                    pass
+
+    with transport.open(sshd.host_spec()) as session:
+        assert session.run_bundle(bundle, on_output=scan).exit_code == 0
+    assert seen == []
+
+
+def test_timeout_kills_the_remote_step(
+    transport: Transport, sshd: SshdServer, make_bundle: BundleMaker
+) -> None:
+    marker = _marker()
+    bundle = make_bundle(f"pwd; sleep 1{marker} & sleep 2{marker}; echo never\n")
+    with transport.open(sshd.host_spec()) as session:
+        started = time.monotonic()
+        result = session.run_bundle(bundle, timeout=1)
+        elapsed = time.monotonic() - started
+        assert result.error == "timed out after 1s"
+        assert result.exit_code in (124, 137)
+        assert b"never" not in result.stdout
+        assert elapsed < 8
+        assert _wait_gone(marker) == []
+        assert not os.path.exists(_run_dir(result))
+        assert session.run_command("true").exit_code == 0  # the connection is still usable
+
+
+def test_command_timeout(transport: Transport, sshd: SshdServer) -> None:
+    with transport.open(sshd.host_spec()) as session:
+        result = session.run_command("sleep 30", timeout=0.5)
+    assert (result.exit_code, result.error) == (124, "timed out after 0.5s")
+
+
+def test_connection_killed_mid_step(transport: Transport, sshd: SshdServer, make_bundle: BundleMaker) -> None:
+    marker = _marker()
+    bundle = make_bundle(f"pwd; echo ready; sleep 1{marker}; echo never\n")
+    ready = threading.Event()
+
+    def on_output(stream: str, data: bytes) -> None:
+        if b"ready" in data:
+            ready.set()
+
+    with transport.open(sshd.host_spec()) as session:
+        def kill_when_ready() -> None:
+            if ready.wait(10):
+                sshd.kill_sessions()
+
+        killer = threading.Thread(target=kill_when_ready)
+        killer.start()
+        started = time.monotonic()
+        result = session.run_bundle(bundle, on_output=on_output)
+        elapsed = time.monotonic() - started
+        killer.join()
+        assert (result.exit_code, result.error) == (-1, "connection lost")
+        assert elapsed < 5
+        assert session.run_command("true").error == "connection lost"
+    assert _wait_gone(marker, within=10) == []  # the orphaned step was stopped, not left running
+    deadline = time.monotonic() + 10
+    while os.path.exists(_run_dir(result)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not os.path.exists(_run_dir(result))
+
+
+def test_large_output(transport: Transport, sshd: SshdServer, make_bundle: BundleMaker) -> None:
+    with transport.open(sshd.host_spec()) as session:
+        result = session.run_bundle(make_bundle("seq 1 200000; seq 1 1000 >&2\n"))
+    assert result.exit_code == 0
+    assert result.stdout == "".join(f"{i}\n" for i in range(1, 200001)).encode()
+    assert result.stderr == "".join(f"{i}\n" for i in range(1, 1001)).encode()
+
+
+def test_background_process_holding_output_does_not_hang(
+    transport: Transport, sshd: SshdServer, make_bundle: BundleMaker
+) -> None:
+    marker = _marker()
+    bundle = make_bundle(f"sleep 3{marker} & echo started\n")
+    try:
+        with transport.open(sshd.host_spec()) as session:
+            started = time.monotonic()
+            result = session.run_bundle(bundle, timeout=60)
+            assert time.monotonic() - started < 10
+        assert (result.exit_code, result.stdout, result.error) == (0, b"started\n", None)
+    finally:
+        for pid in _pgrep(marker):
+            os.kill(int(pid), 9)
