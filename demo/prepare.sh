@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build the stand-in images and serve them from a source registry on this machine's
 # docker0 address, which the demo's registry server mirrors at boot (MIRROR_SOURCE).
-# Prints the source registry address on the last line.
+# Prints the source registry address on the last line. DEMO_PAD_MB=N adds N MB of random
+# data to each stand-in, so that pulling them costs what pulling real images costs.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 state=${DEMO_STATE:-/var/lib/stackscripts/demo}
@@ -17,14 +18,21 @@ context=$(mktemp -d)
 trap 'rm -rf "$context"' EXIT
 cp /bin/busybox "$context/busybox"
 cp "$here/standin/standin.sh" "$here/standin/Dockerfile" "$context/"
+pad_mb=${DEMO_PAD_MB:-0}
 for entry in "${standins[@]}"; do
   name=${entry%%:*} ports=${entry#*:}
+  cp "$here/standin/Dockerfile" "$context/Dockerfile"
+  rm -f "$context/pad"
+  if [ "$pad_mb" -gt 0 ]; then
+    head -c "$((pad_mb * 1048576))" /dev/urandom > "$context/pad"
+    echo "COPY pad /pad" >> "$context/Dockerfile"
+  fi
   if ! out=$(docker build -q --build-arg NAME="$name" --build-arg PORTS="$ports" -t "stackscripts/$name:demo" \
       "$context" 2>&1); then
     echo "$out" >&2; exit 1
   fi
 done
-echo "demo: built ${#standins[@]} stand-in images (stackscripts/<name>:demo)" >&2
+echo "demo: built ${#standins[@]} stand-in images (stackscripts/<name>:demo, ${pad_mb} MB padding each)" >&2
 
 # The source registry: Debian's docker-registry, bound to the bridge address only.
 mkdir -p "$state/registry"

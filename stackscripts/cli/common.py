@@ -14,6 +14,17 @@ db_option = click.option("--db", envvar="STACKSCRIPTS_DB", metavar="FILE",
 quiet_option = click.option("--quiet", "-q", is_flag=True, help="Only the final summary.")
 
 
+def run_options(fn: Callable) -> Callable:
+    """The options of every command that runs scripts: -i, --library, --db, --quiet, --json."""
+    from .output import json_option
+    from .scripts import library_option
+    from .templates import input_option
+
+    for option in (json_option, quiet_option, db_option, library_option, input_option):
+        fn = option(fn)
+    return click.pass_context(fn)
+
+
 def controller(db: str | None, libraries: tuple[str, ...] = (), *, as_json: bool = False, quiet: bool = False,
                printer: bool = True) -> Any:
     """A Controller whose terminal observer matches the output mode (none with --json or --quiet)."""

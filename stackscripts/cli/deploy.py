@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import click
 
-from .common import controller, db_option, quiet_option, run_data
+from .common import controller, run_data, run_options
 from .launch import cloud_option, progress_printer
 from .live import fmt_duration
-from .output import console, emit, json_option, table
-from .scripts import library_option
-from .templates import input_option
+from .output import console, emit, table
 
 
 @click.command("deploy")
@@ -18,12 +16,7 @@ from .templates import input_option
 @click.option("--parallel", default=10, show_default=True, type=int, help="Servers launched at once in a wave.")
 @click.option("--destroy-on-failure", is_flag=True, help="Destroy instances whose boot fails.")
 @click.option("--report", "show_report", is_flag=True, help="Print the boot-time table of every server at the end.")
-@input_option
-@library_option
-@db_option
-@quiet_option
-@json_option
-@click.pass_context
+@run_options
 def command(ctx: click.Context, deployment: str, cloud: str, parallel: int, destroy_on_failure: bool,
             show_report: bool, inputs: tuple[str, ...], libraries: tuple[str, ...], db: str | None, quiet: bool,
             as_json: bool) -> None:

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import click
 
-from .common import controller, db_option, quiet_option, run_data
+from .common import controller, run_data, run_options
 from .live import fmt_duration
-from .output import console, emit, json_option, table
-from .scripts import library_option
-from .templates import input_option
+from .output import console, emit, table
 
 
 @click.group("fleet")
@@ -21,12 +19,7 @@ def command() -> None:
 @click.option("--template", "-t", required=True, metavar="FILE")
 @click.option("--parallel", default=20, show_default=True, type=int, help="Servers at once.")
 @click.option("--max-errors", default="0", show_default=True, help="Failures tolerated before the rest are skipped (N or N%).")
-@input_option
-@library_option
-@db_option
-@quiet_option
-@json_option
-@click.pass_context
+@run_options
 def boot(ctx: click.Context, servers: tuple[str, ...], template: str, parallel: int, max_errors: str,
          inputs: tuple[str, ...], libraries: tuple[str, ...], db: str | None, quiet: bool, as_json: bool) -> None:
     """Boot every SERVER from the template; a summary table at the end."""

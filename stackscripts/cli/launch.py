@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .common import controller, db_option, quiet_option, run_command
-from .output import json_option
-from .scripts import library_option
-from .templates import input_option
+from .common import controller, run_command, run_options
 
 cloud_option = click.option("--cloud", default="local", show_default=True,
                             help="A configured cloud (local, ec2, gce, azure_arm, openstack, ...).")
@@ -25,12 +22,7 @@ def progress_printer(as_json: bool, quiet: bool):  # type: ignore[no-untyped-def
 @cloud_option
 @click.option("--image", help="A MultiCloud image name of the template (default: the first).")
 @click.option("--destroy-on-failure", is_flag=True, help="Destroy the instance if a boot step fails.")
-@input_option
-@library_option
-@db_option
-@quiet_option
-@json_option
-@click.pass_context
+@run_options
 def command(ctx: click.Context, template: str, name: str, cloud: str, image: str | None, destroy_on_failure: bool,
             inputs: tuple[str, ...], libraries: tuple[str, ...], db: str | None, quiet: bool, as_json: bool) -> None:
     """Launch a server from TEMPLATE and run its boot sequence (the instance is destroyed on any launch failure)."""
