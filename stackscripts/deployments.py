@@ -15,6 +15,17 @@ TOP_KEYS = ("Name", "Description", "Inputs", "Servers")
 SERVER_KEYS = ("Name", "Template", "Cloud", "Image", "Inputs")
 
 
+def env_servers(inputs: Mapping[str, str]) -> set[str]:
+    """Servers that env:SERVER:NAME values among these inputs point at."""
+    refs = set()
+    for raw in inputs.values():
+        value = parse_value(raw)
+        for item in (value.items if value.kind == "array" else (value,)):
+            if item.kind == "env" and item.server:
+                refs.add(item.server)
+    return refs
+
+
 @dataclass(frozen=True)
 class DeploymentServer:
     name: str
@@ -27,13 +38,7 @@ class DeploymentServer:
 
     def references(self) -> set[str]:
         """Servers this one's inputs point at with env:SERVER:NAME."""
-        refs = set()
-        for raw in self.inputs.values():
-            value = parse_value(raw)
-            for item in (value.items if value.kind == "array" else (value,)):
-                if item.kind == "env" and item.server:
-                    refs.add(item.server)
-        return refs
+        return env_servers(self.inputs)
 
 
 @dataclass(frozen=True)
@@ -53,10 +58,12 @@ class Deployment:
     def waves(self) -> list[list[DeploymentServer]]:
         """Launch order: each wave's servers only reference servers of earlier waves."""
         by_name = {s.name: s for s in self.servers}
+        shared = env_servers(self.inputs)  # deployment-level references bind every other server
         done: set[str] = set()
         waves = []
         while len(done) < len(by_name):
-            wave = [s for s in self.servers if s.name not in done and s.references() <= done]
+            wave = [s for s in self.servers
+                    if s.name not in done and (s.references() | (shared - {s.name})) <= done]
             if not wave:
                 stuck = sorted(set(by_name) - done)
                 raise BadInput(f"env: references form a cycle between {', '.join(stuck)}", file=str(self.path),
@@ -111,6 +118,10 @@ def load_deployment(path: Path | str) -> Deployment:
         servers.append(DeploymentServer(item["Name"], (path.parent / item["Template"]).resolve(), item.get("Cloud"),
                                         item.get("Image"), server_inputs, server_lines, line))
     names = [s.name for s in servers]
+    unknown_shared = env_servers(inputs) - set(names)
+    if unknown_shared:
+        raise BadInput(f"deployment Inputs reference unknown server {sorted(unknown_shared)[0]!r}", file=file,
+                       line=yamlsrc.line_of(data, "Inputs"), hint="Servers: " + ", ".join(names) + ".")
     for server in servers:
         unknown = server.references() - set(names)
         if unknown:

@@ -104,7 +104,7 @@ class VolumeSpec:
 class CloudSettings:
     """How one MultiCloud image maps onto one cloud (the `Settings` extension)."""
 
-    cloud: str  # "local" or a libcloud provider name, optionally "ec2/us-east-1"
+    cloud: str  # "local" or a libcloud provider name (YAML "Cloud: ec2 us-east-1" -> cloud "ec2", region)
     image: str
     instance_type: str | None = None
     ssh_user: str = "root"

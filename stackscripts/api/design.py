@@ -24,6 +24,9 @@ __all__ = [
 ]
 
 
+_NO_PHASE = "none"  # resolve without enforcing Required (see plan.resolve_inputs)
+
+
 def catalog(libraries: Sequence[str] | None = None) -> Catalog:
     """Libraries given as DIR or NAME=DIR; default $STACKSCRIPTS_LIBRARY, then ./scripts."""
     return Catalog.from_specs(list(libraries or []))
@@ -69,9 +72,6 @@ def validate_template(path: str | Path, libraries: Sequence[str] | None = None,
     return resolved
 
 
-_NO_PHASE = "none"
-
-
 def unset_required(resolved: ResolvedTemplate, overrides: Sequence[str] = ()) -> list[str]:
     """Required Boot inputs that still have no value."""
     inputs = resolve_inputs(resolved, [parse_assignments(overrides)] if overrides else [], phase=_NO_PHASE)
@@ -81,9 +81,10 @@ def unset_required(resolved: ResolvedTemplate, overrides: Sequence[str] = ()) ->
 
 def template_inputs(path: str | Path, overrides: Sequence[str] = (), libraries: Sequence[str] | None = None,
                     layers: Sequence[Layer] = ()) -> list[ResolvedInput]:
+    """Every input with its value and source; required inputs still unset are listed, not refused."""
     resolved = resolve_template(load_template(path), catalog(libraries))
     extra = [*layers, parse_assignments(overrides)] if overrides else list(layers)
-    return list(resolve_inputs(resolved, extra).values())
+    return list(resolve_inputs(resolved, extra, phase=_NO_PHASE).values())
 
 
 def plan(path: str | Path, phase: Phase | str = Phase.BOOT, overrides: Sequence[str] = (),
@@ -131,5 +132,5 @@ def render_user_data(path: str | Path, overrides: Sequence[str] = (), libraries:
                         f"step {step.name!r} needs secret input {item.name} ({item.value.unparse()}), and user-data "
                         "can be read by anyone with access to the instance's metadata",
                         file=str(the_plan.template.path),
-                        hint="Pass --include-secrets to embed it anyway, or override it with -i NAME=ignore.")
+                        hint="Pass --include-secrets to embed it anyway, or give the instance the value another way.")
     return render_cloud_init(the_plan, _envs(the_plan, include_secrets, creds))

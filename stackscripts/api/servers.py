@@ -57,6 +57,8 @@ def env_lookup(store: Store, creds: Credentials, secrets: list[str] | None = Non
         record = store.get_server(server)
         if name in record.extra and record.extra[name] is not None:
             return str(record.extra[name])
+        if name == "PUBLIC_IP":
+            return record.extra.get("public_ip") or record.host
         if name in ADDRESS_NAMES:
             return record.extra.get("private_ip") or record.host
         shown = record.inputs.get(name)

@@ -22,7 +22,7 @@ COMMANDS = {
     "resume": ("stackscripts.cli.resume", "Continue a stranded boot from the failed step."),
     "decommission": ("stackscripts.cli.decommission", "Run a server's decommission scripts."),
     "fleet": ("stackscripts.cli.fleet", "Boot many servers at once."),
-    "runs": ("stackscripts.cli.runs", "Recorded runs: list, show, log."),
+    "runs": ("stackscripts.cli.runs", "Recorded runs: list, show, log, export."),
     "launch": ("stackscripts.cli.launch", "Launch a server from a template on a cloud and boot it."),
     "deploy": ("stackscripts.cli.deploy", "Launch and boot every server of a deployment."),
     "terminate": ("stackscripts.cli.terminate", "Decommission, then destroy a server's instance."),
@@ -53,10 +53,21 @@ def cli() -> None:
     """Compose shell fragments into ServerTemplates, run them on servers, and record every step."""
 
 
+def command_path(argv: list[str]) -> str:
+    """The command words of argv ("runs show"), as success envelopes name them; never an argument."""
+    words: list[str] = []
+    if argv and not argv[0].startswith("-") and argv[0] in COMMANDS:
+        words.append(argv[0])
+        group = import_module(COMMANDS[argv[0]][0]).command
+        if isinstance(group, click.Group) and len(argv) > 1 and argv[1] in group.commands:
+            words.append(argv[1])
+    return " ".join(words)
+
+
 def main(argv: list[str] | None = None) -> Any:
     argv = list(sys.argv[1:] if argv is None else argv)
     as_json = wants_json(argv)
-    command = " ".join(a for a in argv[:2] if not a.startswith("-"))
+    command = command_path(argv)
     try:
         code = cli.main(args=argv, prog_name="stackscripts", standalone_mode=False)
         sys.exit(code if isinstance(code, int) else 0)
@@ -66,7 +77,7 @@ def main(argv: list[str] | None = None) -> Any:
         sys.stderr.write("stackscripts: interrupted\n")
         sys.exit(130)
     except click.ClickException as exc:
-        fail(command, exc, exit_code=2, as_json=as_json, kind="UsageError")
+        fail(command, RuntimeError(exc.format_message()), exit_code=2, as_json=as_json, kind="UsageError")
         if not as_json:
             sys.stderr.write("Run 'stackscripts --help' (or COMMAND --help) for usage.\n")
         sys.exit(2)

@@ -18,7 +18,7 @@ from .output import emit, json_option
 @click.pass_context
 def command(ctx: click.Context, run_ids: tuple[str, ...], html_path: str | None, db: str | None, as_json: bool) -> None:
     """Each step with its duration and TOTAL; several runs become columns with a delta."""
-    from ..errors import NotFound
+    from ..errors import BadInput, NotFound
     from ..reports.table import as_data, compare, render
 
     with controller(db, printer=False) as c:
@@ -34,6 +34,10 @@ def command(ctx: click.Context, run_ids: tuple[str, ...], html_path: str | None,
     if html_path:
         from ..reports.html import render_html
 
-        Path(html_path).write_text(render_html(runs, servers), "utf-8")
+        page = render_html(runs, servers)
+        try:
+            Path(html_path).write_text(page, "utf-8")
+        except OSError as exc:  # a bad path is the user's input, not an internal error
+            raise BadInput(f"cannot write the HTML report: {exc.strerror or exc}", file=html_path) from None
         data["html"] = html_path
     emit(ctx, data, lambda: click.echo(render(comparison), nl=False), as_json=as_json)

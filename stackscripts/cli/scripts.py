@@ -103,6 +103,8 @@ def scaffold(ctx: click.Context, path: str, dry_run: bool, as_json: bool) -> Non
     result = api.scaffold_script(path, write=not dry_run)
     data = {"file": path, "changed": result.changed, "added_inputs": list(result.added_inputs),
             "added_attachments": list(result.added_attachments), "written": result.changed and not dry_run}
+    if dry_run:
+        data["text"] = result.text  # --dry-run --json: what would be written, as the human view prints it
 
     def human() -> None:
         if dry_run:

@@ -35,6 +35,17 @@ def describe(exc: BaseException) -> str:
     return text
 
 
+def node_tags(node: Any) -> dict[str, str]:
+    """Tags or metadata of a node, whichever form its driver reports (GCE nests them in `items`)."""
+    for key in ("tags", "labels", "metadata"):
+        value = node.extra.get(key)
+        if isinstance(value, dict) and isinstance(value.get("items"), list):
+            return {i.get("key"): i.get("value") for i in value["items"] if isinstance(i, dict)}
+        if isinstance(value, dict) and value:
+            return {str(k): str(v) for k, v in value.items()}
+    return {}
+
+
 class LibcloudProvider(Provider):
     """Generic: image and size ids from the template's Settings, the key passed as NodeAuthSSHKey."""
 
@@ -63,12 +74,34 @@ class LibcloudProvider(Provider):
 
     # hooks for subclasses
     def create_kwargs(self, spec: LaunchSpec, progress: Progress | None) -> dict[str, Any]:
+        """Drivers differ: the key goes as `auth`, as an imported key pair (`ex_keyname`) or as GCE-style
+        `ssh-keys` metadata; tags go as `ex_metadata` where the driver takes it."""
+        import inspect
+
         from libcloud.compute.base import NodeAuthSSHKey, NodeImage, NodeSize
 
         s = spec.settings
         size = NodeSize(s.instance_type or "", s.instance_type or "", 0, 0, 0, 0, self.driver)
-        return {"name": spec.server, "image": NodeImage(s.image, s.image, self.driver), "size": size,
-                "auth": NodeAuthSSHKey(spec.public_key)}
+        kwargs: dict[str, Any] = {"name": spec.server, "image": NodeImage(s.image, s.image, self.driver), "size": size}
+        accepts = set(inspect.signature(self.driver.create_node).parameters)
+        metadata = dict(spec.tags)
+        if "auth" in accepts:
+            kwargs["auth"] = NodeAuthSSHKey(spec.public_key)
+        elif "ex_keyname" in accepts and hasattr(self.driver, "import_key_pair_from_string"):
+            existing = {k.name for k in cloud_call(self.cloud, "list_key_pairs", self.driver.list_key_pairs)}
+            if spec.key_name not in existing:
+                cloud_call(self.cloud, "import_key_pair_from_string", self.driver.import_key_pair_from_string,
+                           spec.key_name, spec.public_key)
+            kwargs["ex_keyname"] = spec.key_name
+        elif "ex_metadata" in accepts:
+            metadata["ssh-keys"] = f"{s.ssh_user}:{spec.public_key}"
+        else:
+            raise CloudError(f"{self.cloud}: the libcloud driver {type(self.driver).__name__} takes no SSH key "
+                             "(no auth, ex_keyname or ex_metadata parameter)",
+                             hint="Use an image with your key baked in and add the server with 'servers add'.")
+        if "ex_metadata" in accepts:
+            kwargs["ex_metadata"] = metadata
+        return kwargs
 
     def to_instance(self, node: Any, server: str, user: str) -> Instance:
         host = (node.public_ips or node.private_ips or [None])[0]
@@ -143,8 +176,7 @@ class LibcloudProvider(Provider):
     def list_instances(self) -> list[Instance]:
         found = []
         for node in cloud_call(self.cloud, "list_nodes", self.driver.list_nodes):
-            tags = node.extra.get("tags") or node.extra.get("labels") or node.extra.get("metadata") or {}
-            server = tags.get(SERVER_TAG) if isinstance(tags, dict) else None
+            server = node_tags(node).get(SERVER_TAG)
             if server and str(node.state).lower() not in ("terminated",):
                 host = (node.public_ips or node.private_ips or [""])[0]
                 found.append(Instance(node.id, server, host, state=str(node.state)))

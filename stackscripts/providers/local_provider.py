@@ -13,8 +13,9 @@ class LocalProvider(LibcloudProvider):
     name = "local"
 
     def make_driver(self) -> Any:
-        from .local import LocalNodeDriver, missing_parts
+        from .local import LocalNodeDriver, missing_parts, register_with_libcloud
 
+        register_with_libcloud()  # libcloud's get_driver("local") works from here on
         missing = missing_parts()
         if missing:
             raise CloudError("local cloud: this machine lacks " + "; ".join(missing),

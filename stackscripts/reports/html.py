@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import html
 import time
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from ..store.base import RunRecord, ServerRecord
-from .table import LAUNCH_ROW, compare, fmt, grid, launch_seconds, step_failed, unfinished
+from .table import (
+    LAUNCH_ROW,
+    compare,
+    fmt,
+    grid,
+    launch_seconds,
+    step_failed,
+    unfinished,
+)
 
 CSS = """
 body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#1d2330;background:#fff}
@@ -17,7 +25,7 @@ th{background:#f2f4f7}.num{text-align:right;font-variant-numeric:tabular-nums}
 .gantt{position:relative;border:1px solid #d5d9e0;background:#fafbfc;padding:6px 0}
 .lane{position:relative;height:26px;margin:3px 0}
 .label{position:absolute;left:8px;width:230px;overflow:hidden;white-space:nowrap;text-overflow:ellipsis;line-height:26px}
-.track{position:absolute;left:250px;right:12px;top:0;bottom:0}
+.track{position:absolute;left:250px;right:12px;top:0;bottom:0}.lane.run .label{width:auto;right:12px}
 .bar{position:absolute;top:4px;height:18px;border-radius:3px;background:#3b82f6;min-width:2px}
 .bar.failed{background:#dc2626}.bar.launch{background:#9ca3af}
 .ok{color:#15803d}.bad{color:#b91c1c;font-weight:600}
@@ -59,7 +67,7 @@ def _gantt(runs: Sequence[RunRecord], servers: Mapping[str, ServerRecord]) -> st
     lanes = []
     for run in runs:
         window = windows[run.id]
-        lanes.append(f'<div class="lane"><div class="label"><b>{_esc(run.server)}</b> {_esc(run.phase)} '
+        lanes.append(f'<div class="lane run"><div class="label"><b>{_esc(run.server)}</b> {_esc(run.phase)} '
                      f'{_esc(run.id)}</div></div>')
         if window is None:
             continue
@@ -96,7 +104,8 @@ def _steps(run: RunRecord) -> str:
             f"<pre>{_esc(output)}</pre></details></td></tr>")
     inputs = "".join(f"<tr><td>{_esc(k)}</td><td>{_esc(v)}</td></tr>" for k, v in run.inputs.items())
     return (f"<h2>{_esc(run.server)} — {_esc(run.phase)} run {_esc(run.id)} ({_esc(run.state)})</h2>"
-            f"<p>by {_esc(run.who)} at {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(run.started))}</p>"
+            f"<p>{'by ' + _esc(run.who) + ' ' if run.who else ''}"
+            f"at {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(run.started))}</p>"
             "<table><tr><th>#</th><th>Step</th><th>Duration</th><th>Exit</th><th>Status</th></tr>"
             + "".join(rows) + "</table>"
             + (f"<details><summary>inputs</summary><table>{inputs}</table></details>" if inputs else ""))

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 from ..store.base import RunRecord, ServerRecord, StepRecord
 
@@ -19,12 +19,18 @@ def fmt(seconds: float | None) -> str:
     sign = "-" if seconds < 0 else ""
     if round(abs(seconds), 1) < 10:  # 9.94 is 9.9s, 9.96 is 10s
         return f"{sign}{abs(seconds):.1f}s"
-    total = int(round(abs(seconds)))
+    total = round(abs(seconds))
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
     if hours:
         return f"{sign}{hours}h{minutes:02d}m{secs:02d}s"
     return f"{sign}{minutes}m{secs}s" if minutes else f"{sign}{secs}s"
+
+
+def signed(seconds: float) -> str:
+    """A delta: +40s, -2m42s, and 0.0s (no sign) when it rounds to nothing."""
+    text = fmt(seconds)
+    return text if text.startswith("-") or text == "0.0s" else "+" + text
 
 
 def step_seconds(step: StepRecord) -> float | None:
@@ -118,7 +124,7 @@ def grid(comparison: Comparison, title: str = "Boot time steps") -> list[list[st
         out = [fmt(v) + (" ✗" if f else "") for v, f in zip(values, failed)]
         if delta:
             first, last = values[0], values[-1]
-            out.append("n/a" if first is None or last is None else ("+" if last - first >= 0 else "") + fmt(last - first))
+            out.append("n/a" if first is None or last is None else signed(last - first))
         return out
 
     lines = [header]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import socket
 import statistics
 import subprocess
 import time
@@ -109,7 +110,18 @@ def test_one_connection_reused_for_50_steps(
     assert logins == 1
     median_ms = statistics.median(durations) * 1000
     record_property("median_step_ms", round(median_ms, 1))
-    assert median_ms < 200  # the target is <= 15 ms; this bound only catches a lost TCP_NODELAY
+    assert median_ms < 250  # ~15 ms on an idle machine; generous for loaded CI runners
+
+
+def test_ssh_socket_tuning(sshd: SshdServer) -> None:
+    """Nagle off (else ~40 ms per command) and kernel keepalive on, on the one SSH socket."""
+    from stackscripts.transport.ssh import SSHSession, SSHTransport
+
+    with SSHTransport().open(sshd.host_spec()) as session:
+        assert isinstance(session, SSHSession)
+        sock = session.transport.sock
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+        assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
 
 
 def test_ten_servers_in_parallel(
