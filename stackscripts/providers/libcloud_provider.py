@@ -46,6 +46,23 @@ def node_tags(node: Any) -> dict[str, str]:
     return {}
 
 
+def key_method(create_node: Any) -> tuple[str, bool]:
+    """How a driver's create_node takes an SSH key ("auth", "keypair", "metadata" or "none"), and whether
+    it takes ex_metadata (for the stackscripts-* tags)."""
+    import inspect
+
+    accepts = set(inspect.signature(create_node).parameters)
+    if "auth" in accepts:
+        method = "auth"
+    elif "ex_keyname" in accepts:
+        method = "keypair"
+    elif "ex_metadata" in accepts:
+        method = "metadata"  # GCE: "ssh-keys" metadata
+    else:
+        method = "none"
+    return method, "ex_metadata" in accepts
+
+
 class LibcloudProvider(Provider):
     """Generic: image and size ids from the template's Settings, the key passed as NodeAuthSSHKey."""
 
@@ -74,32 +91,29 @@ class LibcloudProvider(Provider):
 
     # hooks for subclasses
     def create_kwargs(self, spec: LaunchSpec, progress: Progress | None) -> dict[str, Any]:
-        """Drivers differ: the key goes as `auth`, as an imported key pair (`ex_keyname`) or as GCE-style
-        `ssh-keys` metadata; tags go as `ex_metadata` where the driver takes it."""
-        import inspect
-
+        """The SSH key and tags passed the way this driver's create_node takes them (see key_method)."""
         from libcloud.compute.base import NodeAuthSSHKey, NodeImage, NodeSize
 
         s = spec.settings
         size = NodeSize(s.instance_type or "", s.instance_type or "", 0, 0, 0, 0, self.driver)
         kwargs: dict[str, Any] = {"name": spec.server, "image": NodeImage(s.image, s.image, self.driver), "size": size}
-        accepts = set(inspect.signature(self.driver.create_node).parameters)
+        method, takes_metadata = key_method(self.driver.create_node)
         metadata = dict(spec.tags)
-        if "auth" in accepts:
+        if method == "auth":
             kwargs["auth"] = NodeAuthSSHKey(spec.public_key)
-        elif "ex_keyname" in accepts and hasattr(self.driver, "import_key_pair_from_string"):
+        elif method == "keypair":
             existing = {k.name for k in cloud_call(self.cloud, "list_key_pairs", self.driver.list_key_pairs)}
             if spec.key_name not in existing:
                 cloud_call(self.cloud, "import_key_pair_from_string", self.driver.import_key_pair_from_string,
                            spec.key_name, spec.public_key)
             kwargs["ex_keyname"] = spec.key_name
-        elif "ex_metadata" in accepts:
+        elif method == "metadata":
             metadata["ssh-keys"] = f"{s.ssh_user}:{spec.public_key}"
         else:
             raise CloudError(f"{self.cloud}: the libcloud driver {type(self.driver).__name__} takes no SSH key "
                              "(no auth, ex_keyname or ex_metadata parameter)",
                              hint="Use an image with your key baked in and add the server with 'servers add'.")
-        if "ex_metadata" in accepts:
+        if takes_metadata:
             kwargs["ex_metadata"] = metadata
         return kwargs
 
