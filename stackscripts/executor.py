@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 import time
-from pathlib import Path
 from typing import Mapping
 
 from .errors import ConnectionFailed
@@ -14,32 +10,8 @@ from .events import EventBus, RunFinished, RunStarted, StepFinished, StepOutput,
 from .inputs.materialize import masked
 from .masking import Masker
 from .model import Plan, PlannedStep, RunResult, RunState, StepResult
-from .render.bundle import write_bundle
+from .render.bundle import bundle_files
 from .transport.base import Session
-
-
-BUNDLE_PREFIX = "stackscripts-bundle-"
-
-
-def sweep_bundles(folder: str | None = None) -> list[Path]:
-    """Remove local step bundles left by controllers that died (SIGKILL) mid-step; return them.
-
-    A bundle's env file holds the step's input values in clear, credentials included. Bundles are
-    named after the controller's pid, and one whose process is gone can only be a leftover.
-    """
-    removed = []
-    for path in Path(folder or tempfile.gettempdir()).glob(f"{BUNDLE_PREFIX}*-*"):
-        pid = path.name[len(BUNDLE_PREFIX):].split("-", 1)[0]
-        try:
-            if not pid.isdigit() or path.stat().st_uid != os.geteuid():
-                continue
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            shutil.rmtree(path, ignore_errors=True)
-            removed.append(path)
-        except OSError:
-            continue  # alive but not ours, or already gone
-    return removed
 
 
 class Executor:
@@ -108,15 +80,11 @@ class Executor:
                 self.bus.emit(StepOutput(self.run_id, self.server, step.index, stream, text))
 
         started = time.time()
-        workdir = Path(tempfile.mkdtemp(prefix=f"{BUNDLE_PREFIX}{os.getpid()}-"))
-        try:
-            bundle = write_bundle(step, env, workdir / "bundle")
-            outcome = self.session.run_bundle(bundle, timeout=timeout, on_output=on_output)
+        try:  # the bundle stays in memory: input values never touch the controller's disk
+            outcome = self.session.run_bundle(bundle_files(step, env), timeout=timeout, on_output=on_output)
             exit_code, error = outcome.exit_code, outcome.error
         except ConnectionFailed as exc:
             exit_code, error = -1, f"connection lost: {exc.message}"
-        finally:
-            shutil.rmtree(workdir, ignore_errors=True)
         for stream, masker in maskers.items():
             tail = masker.flush()
             if tail:

@@ -10,7 +10,7 @@ from typing import Sequence
 from ..catalog.library import Catalog
 from ..errors import BadInput, Conflict, ConnectionFailed, RunFailed, StackscriptsError
 from ..events import EventBus, Subscriber
-from ..executor import Executor, sweep_bundles
+from ..executor import Executor
 from ..inputs.creds import Credentials
 from ..inputs.materialize import masked, materialize, secret_values
 from ..inputs.resolve import Layer, parse_assignments
@@ -39,7 +39,6 @@ class Controller:
         self.creds = credentials or Credentials()
         self.transport = transports.get(transport)()
         self.bus = EventBus([StoreRecorder(self.store), *subscribers])
-        sweep_bundles()  # like the store's interrupted runs: clean up after controllers that were killed
 
     def close(self) -> None:
         self.store.close()

@@ -10,6 +10,7 @@ if [ -f "$here/env" ]; then
   rm -f "$here/env"
 fi
 export RS_ATTACH_DIR="$here/attachments"
+mkdir -p -m 700 "$RS_ATTACH_DIR"
 work=$(mktemp -d "$here/work.XXXXXX") || exit 70
 chmod 700 "$work"
 cd "$work" || exit 70

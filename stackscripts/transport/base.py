@@ -5,7 +5,7 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Mapping
 
 from ..registry import Registry
 
@@ -42,12 +42,13 @@ class Session(abc.ABC):
     @abc.abstractmethod
     def run_bundle(
         self,
-        bundle_dir: Path,
+        bundle: Mapping[str, tuple[int, bytes]] | Path,
         *,
         timeout: float | None = None,
         on_output: OutputCallback | None = None,
     ) -> ExecResult:
-        """Upload bundle_dir into a fresh 0700 run directory, run its run.sh, remove the directory."""
+        """Upload a bundle (relative path -> (mode, bytes), or a folder written by `templates render -o`)
+        into a fresh 0700 run directory, run its run.sh, and remove the directory."""
 
     @abc.abstractmethod
     def run_command(self, command: str, *, timeout: float | None = None) -> ExecResult:

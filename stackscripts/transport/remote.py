@@ -11,6 +11,7 @@ import os
 import stat
 import tarfile
 from pathlib import Path
+from typing import Mapping, Tuple
 
 from ..errors import BadInput
 
@@ -80,34 +81,40 @@ def command_with_timeout(command: str, timeout: float | None) -> str:
     return f"timeout -k {KILL_AFTER} {format_seconds(max(timeout, 0.001))} sh -c {quoted} </dev/null"
 
 
-def build_bundle_tar(bundle_dir: Path) -> bytes:
-    """Pack a step bundle into an in-memory tar stream: relative names, modes kept, env 0600."""
+BundleFiles = Mapping[str, Tuple[int, bytes]]  # relative path -> (mode, bytes)
+
+
+def read_bundle_dir(bundle_dir: Path) -> dict[str, tuple[int, bytes]]:
+    """A bundle written to disk (`templates render -o`), as the in-memory mapping run_bundle takes."""
     bundle_dir = Path(bundle_dir)
-    if not (bundle_dir / "run.sh").is_file():
-        raise BadInput(f"{bundle_dir}: not a step bundle (no run.sh)")
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for path in _walk(bundle_dir):
-            name = path.relative_to(bundle_dir).as_posix()
-            info = tar.gettarinfo(str(path), arcname=name)
-            info.uid = info.gid = 0
-            info.uname = info.gname = ""
-            info.mode = 0o600 if name in SECRET_FILES else stat.S_IMODE(info.mode)
-            if info.isdir():
-                info.mode |= 0o700  # the run directory must stay removable by its owner
-            if info.isfile():
-                with open(path, "rb") as f:
-                    tar.addfile(info, f)
-            else:
-                tar.addfile(info)
-    return buffer.getvalue()
-
-
-def _walk(root: Path) -> list[Path]:
-    """Every entry under root (not root itself), parents before children, in a stable order."""
-    found: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(root):
+    files: dict[str, tuple[int, bytes]] = {}
+    for dirpath, dirnames, filenames in os.walk(bundle_dir):
         dirnames.sort()
-        base = Path(dirpath)
-        found.extend(base / n for n in sorted(dirnames + filenames))
-    return found
+        for name in sorted(filenames):
+            path = Path(dirpath) / name
+            files[path.relative_to(bundle_dir).as_posix()] = (stat.S_IMODE(path.stat().st_mode), path.read_bytes())
+    return files
+
+
+def build_bundle_tar(files: BundleFiles) -> bytes:
+    """Pack a step bundle into an in-memory tar stream: relative names, modes kept, env 0600."""
+    if "run.sh" not in files:
+        raise BadInput("not a step bundle (no run.sh)")
+    buffer = io.BytesIO()
+    dirs: set[str] = set()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for name in sorted(files):
+            parts = name.split("/")[:-1]
+            for depth in range(1, len(parts) + 1):  # parents before children
+                folder = "/".join(parts[:depth])
+                if folder not in dirs:
+                    dirs.add(folder)
+                    info = tarfile.TarInfo(folder)
+                    info.type, info.mode = tarfile.DIRTYPE, 0o700  # the run directory stays removable
+                    tar.addfile(info)
+            mode, data = files[name]
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mode = 0o600 if name in SECRET_FILES else mode
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()

@@ -21,7 +21,8 @@ from paramiko.config import SSHConfig
 from ..errors import ConnectionFailed, HostKeyMismatch
 from .base import ExecResult, HostSpec, OutputCallback, Session, Transport
 from .pump import Outcome, pump
-from .remote import KILL_AFTER, build_bundle_tar, bundle_command, command_with_timeout, format_seconds
+from .remote import (KILL_AFTER, BundleFiles, build_bundle_tar, bundle_command, command_with_timeout, format_seconds,
+                     read_bundle_dir)
 from .ssh_connect import address, connect_failure, fingerprint, tune_socket
 
 # paramiko logs a dropped connection at ERROR; without this, logging's last-resort handler
@@ -67,12 +68,13 @@ class SSHSession(Session):
 
     def run_bundle(
         self,
-        bundle_dir: Path,
+        bundle: BundleFiles | Path,
         *,
         timeout: float | None = None,
         on_output: OutputCallback | None = None,
     ) -> ExecResult:
-        payload = build_bundle_tar(Path(bundle_dir))
+        files = read_bundle_dir(bundle) if isinstance(bundle, (str, Path)) else bundle
+        payload = build_bundle_tar(files)
         return self._exec(bundle_command(len(payload), timeout), payload, timeout, on_output)
 
     def run_command(self, command: str, *, timeout: float | None = None) -> ExecResult:

@@ -17,6 +17,7 @@ from stackscripts.errors import BadInput
 from stackscripts.transport.remote import (
     RUN_DIR_PREFIX,
     build_bundle_tar,
+    read_bundle_dir,
     bundle_command,
     command_with_timeout,
     format_seconds,
@@ -28,7 +29,7 @@ BundleMaker = Callable[..., Path]
 
 def test_tar_members_modes_and_order(make_bundle: BundleMaker) -> None:
     bundle = make_bundle("true\n", env={"A": "1"}, attachments={"t.sh": (b"x", 0o750)})
-    with tarfile.open(fileobj=io.BytesIO(build_bundle_tar(bundle))) as tar:
+    with tarfile.open(fileobj=io.BytesIO(build_bundle_tar(read_bundle_dir(bundle)))) as tar:
         members = {m.name: m for m in tar.getmembers()}
         names = tar.getnames()
     assert set(names) == {"attachments", "attachments/t.sh", "env", "run.sh", "script"}
@@ -41,13 +42,13 @@ def test_tar_members_modes_and_order(make_bundle: BundleMaker) -> None:
 
 def test_not_a_bundle(tmp_path: Path) -> None:
     with pytest.raises(BadInput, match="no run.sh"):
-        build_bundle_tar(tmp_path)
+        build_bundle_tar(read_bundle_dir(tmp_path))
 
 
 def test_command_holds_no_user_value(make_bundle: BundleMaker) -> None:
     """Two bundles that differ only in a secret get the very same command: it travels on stdin."""
-    one = build_bundle_tar(make_bundle("true\n", env={"TOKEN": "secret-one"}))
-    two = build_bundle_tar(make_bundle("true\n", env={"TOKEN": "secret-two"}))
+    one = build_bundle_tar(read_bundle_dir(make_bundle("true\n", env={"TOKEN": "secret-one"})))
+    two = build_bundle_tar(read_bundle_dir(make_bundle("true\n", env={"TOKEN": "secret-two"})))
     assert len(one) == len(two) and one != two
     command = bundle_command(len(one), 2.5)
     assert command == bundle_command(len(two), 2.5)
@@ -70,7 +71,7 @@ def test_format_seconds(seconds: float, text: str) -> None:
 
 def _run_local(shell: str, bundle: Path, tmp_path: Path) -> tuple[int, bytes, bytes]:
     """Run the step command under `shell` locally, stdin held open until it ends (as over SSH)."""
-    payload = build_bundle_tar(bundle)
+    payload = build_bundle_tar(read_bundle_dir(bundle))
     out, err = tmp_path / "out", tmp_path / "err"
     with open(out, "wb") as o, open(err, "wb") as e:
         command = [shell, "-c", bundle_command(len(payload), 10)]
@@ -103,7 +104,7 @@ def test_step_stopped_when_stdin_closes(shell: str, make_bundle: BundleMaker) ->
     require(shutil.which(shell) is not None, shell)
     marker = f"{os.getpid()}.{len(shell)}17"
     bundle = make_bundle(f"pwd; sleep 1{marker} & sleep 2{marker}; echo never\n")
-    payload = build_bundle_tar(bundle)
+    payload = build_bundle_tar(read_bundle_dir(bundle))
     proc = subprocess.Popen(
         [shell, "-c", bundle_command(len(payload), None)], stdin=subprocess.PIPE, stdout=subprocess.PIPE
     )
