@@ -44,7 +44,7 @@ def test_a_stopped_step_leaves_no_working_directory(bench: Bench, stop: str) -> 
     (web,) = bench.add(1)
     workdir = stopped_step(bench, web, stop)
     try:
-        assert workdir.name.startswith("work."), "the working directory lives inside the step's bundle"
+        assert workdir.name == "work", "the working directory lives inside the step's bundle"
         wait_until(lambda: not workdir.exists(), 2, f"{workdir} to be removed")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
