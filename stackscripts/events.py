@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from typing import Callable, Union
 
@@ -57,16 +56,16 @@ Subscriber = Callable[[Event], None]
 
 
 class EventBus:
-    """Delivers each event to every subscriber in order; safe to emit from several threads."""
+    """Delivers each event to every subscriber in order. Servers emit from their own threads and
+    subscribers guard their own state (the store has its lock), so one server's slow subscriber
+    never holds up another server's steps."""
 
     def __init__(self, subscribers: list[Subscriber] | None = None) -> None:
-        self._subscribers = list(subscribers or [])
-        self._lock = threading.Lock()
+        self._subscribers = tuple(subscribers or ())
 
     def subscribe(self, subscriber: Subscriber) -> None:
-        self._subscribers.append(subscriber)
+        self._subscribers = (*self._subscribers, subscriber)
 
     def emit(self, event: Event) -> None:
-        with self._lock:
-            for subscriber in self._subscribers:
-                subscriber(event)
+        for subscriber in self._subscribers:
+            subscriber(event)

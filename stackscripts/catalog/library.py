@@ -13,6 +13,18 @@ from .scripts import SCRIPT_SUFFIXES, load_script
 _NAME_LINE = re.compile(r"^\s*(?:#|//|--)\s?RightScript Name:\s*(.+?)\s*$", re.MULTILINE)
 
 
+def cached_load(cache: dict[Path, tuple[int, Script]], path: Path, library: str | None) -> Script:
+    """Parse a script once per version of the file (keyed by its mtime)."""
+    try:
+        mtime = path.stat().st_mtime_ns
+    except OSError:
+        return load_script(path, library)  # raises the clear BadInput for a missing file
+    cached = cache.get(path)
+    if cached is None or cached[0] != mtime:
+        cached = cache[path] = (mtime, load_script(path, library))
+    return cached[1]
+
+
 class Library:
     """One folder of scripts. Names are indexed cheaply; scripts are parsed on first use."""
 
@@ -23,7 +35,7 @@ class Library:
                            hint="Pass an existing folder with --library DIR (or NAME=DIR).")
         self.name = name or self.root.resolve().name
         self._index: dict[str, list[Path]] | None = None
-        self._cache: dict[Path, Script] = {}
+        self._cache: dict[Path, tuple[int, Script]] = {}  # path -> (mtime, parsed script)
 
     @classmethod
     def parse_spec(cls, spec: str) -> "Library":
@@ -60,9 +72,7 @@ class Library:
 
     def load(self, path: Path) -> Script:
         path = Path(path)
-        if path not in self._cache:
-            self._cache[path] = load_script(path, self.name)
-        return self._cache[path]
+        return cached_load(self._cache, path, self.name)
 
     def find(self, name: str) -> Script | None:
         paths = self.index().get(name)
@@ -87,6 +97,7 @@ class Catalog:
 
     def __init__(self, libraries: list[Library] | None = None) -> None:
         self.libraries = list(libraries or [])
+        self._loose: dict[Path, tuple[int, Script]] = {}  # scripts outside any library, by path and mtime
 
     @classmethod
     def from_specs(cls, specs: list[str] | None) -> "Catalog":
@@ -102,7 +113,9 @@ class Catalog:
 
     def load_path(self, path: Path) -> Script:
         library = self.library_of(path)
-        return library.load(path) if library else load_script(path)
+        if library:
+            return library.load(path)
+        return cached_load(self._loose, path, None)
 
     def resolve(self, ref: str, base: Path | None = None, *, file: str | None = None,
                 line: int | None = None) -> Script:

@@ -40,12 +40,16 @@ def boot(ctx: click.Context, servers: tuple[str, ...], template: str, parallel: 
                                           "run": run_data(o.result) if o.result else None} for o in result.outcomes]}
 
     def human() -> None:
+        summary = (f"{result.count('succeeded')} succeeded, {result.count('failed')} failed, "
+                   f"{result.count('error')} errors, {result.count('skipped')} skipped")
+        if quiet:  # one line, without loading rich
+            click.echo(summary)
+            return
         t = table("Server", "Status", "Run", "Duration", "Detail", title="Fleet boot")
         for o in result.outcomes:
             t.add_row(o.server, o.status, o.result.run_id if o.result else "-", fmt_duration(o.duration),
                       o.message or "")
         console().print(t)
-        console().print(f"{result.count('succeeded')} succeeded, {result.count('failed')} failed, "
-                        f"{result.count('error')} errors, {result.count('skipped')} skipped")
+        console().print(summary)
 
     emit(ctx, data, human, as_json=as_json, ok=result.ok)

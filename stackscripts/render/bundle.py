@@ -70,9 +70,11 @@ def step_env(step: PlannedStep, inputs: Mapping[str, str], *, server: str | None
 
 
 def bundle_files(step: PlannedStep, env: Mapping[str, str], *, include_env: bool = True) -> dict[str, tuple[int, bytes]]:
-    """Relative path -> (mode, bytes) of every file of the bundle."""
+    """Relative path -> (mode, bytes) of every file of the bundle; folders end with "/" (no bytes)."""
     script = step.script
     files: dict[str, tuple[int, bytes]] = {
+        "attachments/": (0o700, b""),
+        "work/": (0o700, b""),  # the step's private working directory
         WRAPPER: (0o700, wrapper_text(script).encode("utf-8")),
         "script": (0o700, script.text.encode("utf-8")),
         "manifest.json": (0o600, json.dumps({
@@ -93,9 +95,11 @@ def write_bundle(step: PlannedStep, env: Mapping[str, str], out_dir: Path, *, in
     if out_dir.exists():
         shutil.rmtree(out_dir)
     out_dir.mkdir(parents=True, mode=0o700)
-    (out_dir / "attachments").mkdir(mode=0o700)
     for rel, (mode, data) in bundle_files(step, env, include_env=include_env).items():
         path = out_dir / rel
+        if rel.endswith("/"):
+            path.mkdir(mode=mode)
+            continue
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)

@@ -46,6 +46,8 @@ def render_cloud_init(plan: Plan, envs: Mapping[int, Mapping[str, str]]) -> str:
     for step in plan.steps:
         base = f"{ROOT}/steps/{bundle_dirname(step)}"
         for rel, (mode, data) in bundle_files(step, envs[step.index]).items():
+            if rel.endswith("/"):
+                continue  # folders: write_files makes parents, the wrapper makes the rest
             files.append({
                 "path": f"{base}/{rel}",
                 "permissions": f"{mode:04o}",

@@ -4,13 +4,18 @@
 # fresh private working directory inside the bundle, so that removing the bundle (which the
 # transport always does, even after a timeout or a lost connection) removes it too.
 set -u
-case "${BASH_SOURCE[0]}" in */*) here=${BASH_SOURCE[0]%/*} ;; *) here=. ;; esac
-here=$(cd "$here" && pwd)
+here=${BASH_SOURCE[0]%/*}
+case "$here" in
+  /*) ;;  # an absolute path, as the transport runs it: no subshell needed
+  "${BASH_SOURCE[0]}") here=$PWD ;;
+  *) here=$(cd "$here" && pwd) ;;
+esac
 if [ -f "$here/env" ]; then
   while IFS= read -r -d '' pair; do export "$pair"; done < "$here/env"
   rm -f "$here/env"
 fi
 export RS_ATTACH_DIR="$here/attachments"
 [ -d "$RS_ATTACH_DIR" ] || mkdir -m 700 "$RS_ATTACH_DIR" || exit 70
-mkdir -m 700 "$here/work" && cd "$here/work" || exit 70
+[ -d "$here/work" ] || mkdir -m 700 "$here/work" || exit 70
+cd "$here/work" || exit 70
 exec __COMMAND__ </dev/null

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import secrets
 import stat
 import tarfile
 from pathlib import Path
@@ -20,7 +21,7 @@ KILL_AFTER = 5  # seconds between SIGTERM and SIGKILL when a step times out or i
 SECRET_FILES = frozenset({"env"})  # always 0600 on the server
 
 # Runs under the login shell (any POSIX sh: dash and bash are tested). Steps:
-#  1. make a private run directory (umask 077, mktemp -d => 0700), removed on any exit;
+#  1. make a private run directory (0700, named with a random nonce), removed on any exit;
 #  2. read exactly {size} bytes of stdin (the tar stream) and unpack it there, modes kept
 #     (-m: no mtimes, so a controller clock ahead of the server's causes no tar warnings);
 #  3. run the wrapper under `timeout`, in its own process group, stdin from /dev/null;
@@ -33,7 +34,8 @@ SECRET_FILES = frozenset({"env"})  # always 0600 on the server
 # `kill -TERM -"$p"` signals the group; dash's kill takes no `--`.
 _SCRIPT = """\
 umask 077
-d=$(mktemp -d {prefix}XXXXXX) || exit 125
+d={prefix}{nonce}
+mkdir -m 700 "$d" || exit 125
 p= s=
 trap 'rm -rf "$d"' EXIT
 trap 's=1; if [ -n "$p" ]; then kill -TERM -"$p" "$p" 2>/dev/null; fi' HUP INT TERM
@@ -68,7 +70,9 @@ def bundle_command(tar_size: int, timeout: float | None) -> str:
     if timeout is not None and timeout <= 0:
         raise ValueError("timeout must be positive")
     seconds = "0" if timeout is None else format_seconds(max(timeout, 0.001))  # 0 = no limit
-    return _SCRIPT.format(prefix=RUN_DIR_PREFIX, size=int(tar_size), kill_after=KILL_AFTER, seconds=seconds)
+    nonce = secrets.token_hex(8)  # not a user value: random, so no earlier run directory collides
+    return _SCRIPT.format(prefix=RUN_DIR_PREFIX, nonce=nonce, size=int(tar_size), kill_after=KILL_AFTER,
+                          seconds=seconds)
 
 
 def command_with_timeout(command: str, timeout: float | None) -> str:
@@ -90,6 +94,9 @@ def read_bundle_dir(bundle_dir: Path) -> dict[str, tuple[int, bytes]]:
     files: dict[str, tuple[int, bytes]] = {}
     for dirpath, dirnames, filenames in os.walk(bundle_dir):
         dirnames.sort()
+        for name in dirnames:
+            path = Path(dirpath) / name
+            files[path.relative_to(bundle_dir).as_posix() + "/"] = (stat.S_IMODE(path.stat().st_mode), b"")
         for name in sorted(filenames):
             path = Path(dirpath) / name
             files[path.relative_to(bundle_dir).as_posix()] = (stat.S_IMODE(path.stat().st_mode), path.read_bytes())
@@ -104,14 +111,16 @@ def build_bundle_tar(files: BundleFiles) -> bytes:
     dirs: set[str] = set()
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
         for name in sorted(files):
-            parts = name.split("/")[:-1]
-            for depth in range(1, len(parts) + 1):  # parents before children
+            parts = name.rstrip("/").split("/")
+            for depth in range(1, len(parts) + (0 if not name.endswith("/") else 1)):  # parents first
                 folder = "/".join(parts[:depth])
                 if folder not in dirs:
                     dirs.add(folder)
                     info = tarfile.TarInfo(folder)
                     info.type, info.mode = tarfile.DIRTYPE, 0o700  # the run directory stays removable
                     tar.addfile(info)
+            if name.endswith("/"):
+                continue
             mode, data = files[name]
             info = tarfile.TarInfo(name)
             info.size = len(data)
