@@ -54,7 +54,7 @@ def measure(repeat: int) -> list[tuple[str, float]]:
             variants = [
                 ("channel + login shell (`true`)", "true", b""),
                 ("+ payload on stdin, mkdir and rm the run dir", 'd=/tmp/a.$$; mkdir -m 700 "$d"; rm -rf "$d"', payload),
-                ("+ unpack the bundle (head | tar)", f'd=/tmp/a.$$; mkdir -m 700 "$d"; {unpack}; rm -rf "$d"', payload),
+                ("+ unpack the bundle (`head -c N \| tar -x`)", f'd=/tmp/a.$$; mkdir -m 700 "$d"; {unpack}; rm -rf "$d"', payload),
                 ("+ the wrapper's bash and the script", f'd=/tmp/a.$$; mkdir -m 700 "$d"; {unpack}; '
                  'bash "$d/run.sh" </dev/null; rm -rf "$d"', payload),
                 ("+ `timeout` around it", f'd=/tmp/a.$$; mkdir -m 700 "$d"; {unpack}; '

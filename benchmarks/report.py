@@ -213,6 +213,7 @@ def markdown(results: Results, command: str) -> str:
             "wall clock); pyinstrument's default mode sees only the main thread, which just waits on the fleet's pool."]
     doc += ["", "## Targets (from the issue)", "", "| Target | Measured | |", "|---|---|---|"]
     doc += [f"| {name} | {measured} | {_mark(met)} |" for name, measured, met in targets(results)]
+    doc += ["", (Path(__file__).with_name("analysis.md")).read_text().rstrip()]
     doc += ["", "## Reference numbers measured earlier on this machine (from the issue)", "",
             "| Tool | 1 host x 5 steps | 20 hosts x 5 steps |", "|---|---|---|"]
     doc += [f"| {tool} | {a:.2f} s | {b:.2f} s |" for tool, (a, b) in REFERENCE.items()]
