@@ -15,3 +15,5 @@ demo: setup
 
 bench: setup
 	$(PY) -m benchmarks
+	$(PY) -m benchmarks.anatomy
+	$(PY) -m benchmarks.flagship
