@@ -6,6 +6,12 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(docker.io openssh-server btrfs-progs debootstrap docker-registry apache2-utils shellcheck
           chromium iproute2 procps git make skopeo busybox-static util-linux)
+# Debian's own python3 needs python3-venv for `python3 -m venv` (a pyenv or other python has it).
+if ! command -v python3 >/dev/null 2>&1; then
+  PACKAGES+=(python3 python3-venv)
+elif ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+  PACKAGES+=(python3-venv)
+fi
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
