@@ -36,7 +36,7 @@ from typing import Any, Iterator, Mapping
 import pytest
 import yaml
 
-from .moto import MotoServer, start_moto
+from .moto import MotoServer, moto_fixture
 
 ROOT = Path(__file__).resolve().parents[2]
 _OK_NS = re.compile(r'xmlns="http://ec2\.amazonaws\.com/doc/([0-9-]+)"')
@@ -174,12 +174,7 @@ def volumes_of(moto: MotoServer, node_id: str) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def moto_server() -> Iterator[MotoServer]:
-    server = start_moto()
-    try:
-        yield server
-    finally:
-        server.process.terminate()
-        server.process.wait(timeout=10)
+    yield from moto_fixture()
 
 
 @pytest.fixture
