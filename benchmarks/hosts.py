@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from tests.support.procs import pids_matching
 from tests.support.sshd import SshdServer, start_many  # importable: benchmarks/__init__.py adds the repo root
 
 _cleanups: list[Callable[[], None]] = []
@@ -118,20 +119,11 @@ def check_clean_shell(server: SshdServer) -> float:
 
 def kill_pids_mentioning(text: str) -> None:
     """SIGKILL processes whose command line contains text (our own ControlMaster processes, by pid)."""
-    me = os.getpid()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == me:
-            continue
+    for pid in pids_matching(text):
         try:
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if text in cmdline:
-            try:
-                os.kill(int(entry), signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+            os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
 
 
 def close_masters(control_dir: Path) -> None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -159,19 +160,3 @@ def files_containing(needle: str, root: str = "/tmp") -> list[str]:
     """Files under root whose bytes contain needle (grep -r; files vanishing meanwhile are ignored)."""
     found = subprocess.run(["grep", "-rlsF", "--", needle, root], capture_output=True, text=True)
     return found.stdout.split()
-
-
-def pids_matching(pattern: str) -> list[int]:
-    """Pids of processes whose command line contains pattern (this machine is the sshd host)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if pattern in cmdline and int(entry) != os.getpid():
-            found.append(int(entry))
-    return found

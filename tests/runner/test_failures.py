@@ -10,7 +10,8 @@ import pytest
 
 from stackscripts.errors import HostKeyMismatch, RunFailed
 from tests.runner.fixtures import Bench
-from tests.runner.helpers import Step, cli, numbered_step, pids_matching, wait_until
+from tests.runner.helpers import Step, cli, numbered_step, wait_until
+from tests.support.procs import pids_matching
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -16,7 +16,8 @@ import pytest
 from stackscripts.errors import Conflict
 from stackscripts.store.sqlite import SQLiteStore
 from tests.runner.fixtures import Bench
-from tests.runner.helpers import Step, cli, cli_spawn, files_containing, numbered_step, pids_matching, wait_until
+from tests.runner.helpers import Step, cli, cli_spawn, files_containing, numbered_step, wait_until
+from tests.support.procs import pids_matching
 
 pytestmark = pytest.mark.timeout(120)
 
