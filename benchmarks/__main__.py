@@ -9,8 +9,8 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from . import baselines, coldstart, peers, report, stack, workload
 from .hosts import Hosts, check_clean_shell, cleanup_all, host_cpu, install_signal_handlers, local_cpu, temp_dir

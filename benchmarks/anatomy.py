@@ -13,8 +13,8 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -54,14 +54,15 @@ def measure(repeat: int) -> list[tuple[str, float]]:
             variants = [
                 ("channel + login shell (`true`)", "true", b""),
                 ("+ payload on stdin, mkdir and rm the run dir", 'd=/tmp/a.$$; mkdir -m 700 "$d"; rm -rf "$d"', payload),
-                ("+ unpack the bundle (`head -c N \| tar -x`)", f'd=/tmp/a.$$; mkdir -m 700 "$d"; {unpack}; rm -rf "$d"', payload),
+                (r"+ unpack the bundle (`head -c N \| tar -x`)",
+                 f'd=/tmp/a.$$; mkdir -m 700 "$d"; {unpack}; rm -rf "$d"', payload),
                 ("+ the wrapper's bash and the script", f'd=/tmp/a.$$; mkdir -m 700 "$d"; {unpack}; '
                  'bash "$d/run.sh" </dev/null; rm -rf "$d"', payload),
                 ("+ `timeout` around it", f'd=/tmp/a.$$; mkdir -m 700 "$d"; {unpack}; '
                  'timeout -k 5 0 bash "$d/run.sh" </dev/null; rm -rf "$d"', payload),
             ]
             for label, command, data in variants:
-                rows.append((label, median_ms(lambda: session._exec(command, data, None, None), repeat)))
+                rows.append((label, median_ms(lambda c=command, d=data: session._exec(c, d, None, None), repeat)))
             rows.append(("stackscripts transport: `run_bundle` (watchdog, process-group sweep)",
                          median_ms(lambda: session.run_bundle(files), repeat)))
         with tempfile.TemporaryDirectory() as tmp:

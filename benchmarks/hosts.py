@@ -15,8 +15,8 @@ import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from tests.support.procs import pids_matching
 from tests.support.sshd import SshdServer, start_many  # importable: benchmarks/__init__.py adds the repo root

@@ -14,10 +14,11 @@ import json
 import resource
 import sys
 import time
+from pathlib import Path
 
 
 def main(argv: list[str]) -> int:
-    spec = json.loads(open(argv[0]).read())
+    spec = json.loads(Path(argv[0]).read_text())
     started = time.perf_counter()
     from stackscripts.api.controller import Controller
     from stackscripts.api.fleet import fleet_boot

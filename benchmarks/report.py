@@ -38,12 +38,14 @@ class Results:
 def machine() -> dict[str, str]:
     info = {"nproc": subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip() or str(os.cpu_count())}
     try:
-        mem_kib = next(int(line.split()[1]) for line in open("/proc/meminfo") if line.startswith("MemTotal:"))
+        meminfo = Path("/proc/meminfo").read_text().splitlines()
+        mem_kib = next(int(line.split()[1]) for line in meminfo if line.startswith("MemTotal:"))
         info["memory"] = f"{mem_kib / 1024 / 1024:.1f} GiB"
     except (OSError, StopIteration):
         info["memory"] = "?"
     try:
-        info["cpu"] = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+        cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
+        info["cpu"] = next(line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name"))
     except (OSError, StopIteration):
         info["cpu"] = platform.processor() or "?"
     info["kernel"] = f"{platform.system()} {platform.release()}"
@@ -133,7 +135,7 @@ def cpu_table(results: Results) -> list[str]:
 
 
 def console(results: Results) -> str:
-    out = ["", "Medians (min-max) of %d runs; ratio to raw multiplexed ssh (the floor):" % results.repeat, ""]
+    out = ["", f"Medians (min-max) of {results.repeat} runs; ratio to raw multiplexed ssh (the floor):", ""]
     out += case_table(results)
     out += ["", "CPU seconds per run (median), controller / hosts (sshd and everything the steps ran):", ""]
     out += cpu_table(results)
@@ -144,7 +146,8 @@ def console(results: Results) -> str:
         out.append(f"Per step on an open connection: {marginal:.1f} ms marginal ((T50-T5)/45), {plain:.1f} ms (T50/50)")
     if results.memory:
         out.append(f"Controller peak RSS, 20 hosts: {results.memory['maxrss_mib']:.1f} MiB"
-                   + (f" (after imports alone: {results.memory_imports['maxrss_mib']:.1f} MiB)" if results.memory_imports else ""))
+                   + (f" (after imports alone: {results.memory_imports['maxrss_mib']:.1f} MiB)"
+                      if results.memory_imports else ""))
     elif results.memory_error:
         out.append(f"Controller peak RSS: error: {results.memory_error}")
     errors = [s for by in results.cases.values() for s in by.values() if s.error]
@@ -205,7 +208,8 @@ def markdown(results: Results, command: str) -> str:
                    f"only stackscripts; RSS high-water mark read with `getrusage(RUSAGE_CHILDREN)` by a small launcher "
                    f"that forks it, since a child forked straight from the harness starts at the harness's RSS): "
                    f"**{results.memory['maxrss_mib']:.1f} MiB**"
-                   + (f"; importing stackscripts alone: {results.memory_imports['maxrss_mib']:.1f} MiB." if results.memory_imports else "."))
+                   + (f"; importing stackscripts alone: {results.memory_imports['maxrss_mib']:.1f} MiB."
+                      if results.memory_imports else "."))
     elif results.memory_error:
         doc.append(f"- Controller peak memory: error: {results.memory_error}")
     doc += ["", "To profile what is timed here: start hosts, write a probe spec (`benchmarks.stack.probe_spec`), then "

@@ -6,8 +6,8 @@ import statistics
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 RUN_TIMEOUT = 120.0  # seconds one benchmark run (any tool, any case) may take
 CASE_BUDGET = 600.0  # seconds all repeats of one tool on one case may take; later repeats are skipped
@@ -59,7 +59,7 @@ def run_checked(args: list[str], *, timeout: float = RUN_TIMEOUT, input: bytes |
                 env: dict[str, str] | None = None, cwd: str | None = None) -> subprocess.CompletedProcess[bytes]:
     """Run a command; raise RuntimeError with the tail of its output if it fails or times out."""
     try:
-        done = subprocess.run(args, input=input, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        done = subprocess.run(args, input=input, capture_output=True,
                               stdin=None if input is not None else subprocess.DEVNULL,
                               timeout=timeout, env=env, cwd=cwd)
     except subprocess.TimeoutExpired:

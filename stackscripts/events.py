@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Union
 
 from .model import Phase, RunResult, StepResult
 
@@ -51,7 +51,7 @@ class RunFinished:
     result: RunResult
 
 
-Event = Union[RunStarted, StepStarted, StepOutput, StepFinished, RunFinished]
+Event = RunStarted | StepStarted | StepOutput | StepFinished | RunFinished
 Subscriber = Callable[[Event], None]
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Mapping
+from collections.abc import Mapping
 
 from .errors import ConnectionFailed
 from .events import EventBus, RunFinished, RunStarted, StepFinished, StepOutput, StepStarted

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 
 
 class Phase(str, enum.Enum):
@@ -14,7 +14,7 @@ class Phase(str, enum.Enum):
     DECOMMISSION = "Decommission"
 
     @classmethod
-    def parse(cls, text: str) -> "Phase":
+    def parse(cls, text: str) -> Phase:
         for phase in cls:
             if phase.value.lower() == text.strip().lower():
                 return phase
@@ -148,7 +148,7 @@ class InputValue:
     kind: str  # text | cred | env | array | blank | ignore | inherit
     text: str = ""  # text value, credential name, or env input name
     server: str | None = None  # for env:SERVER:NAME
-    items: tuple["InputValue", ...] = ()  # for array
+    items: tuple[InputValue, ...] = ()  # for array
 
     @property
     def secret(self) -> bool:

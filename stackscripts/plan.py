@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from .catalog.library import Catalog
 from .catalog.scripts import attachment_line, missing_attachments

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import getpass
 import socket
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from ..catalog.library import Catalog
 from ..errors import BadInput, Conflict, ConnectionFailed, RunFailed, StackscriptsError
@@ -43,7 +43,7 @@ class Controller:
     def close(self) -> None:
         self.store.close()
 
-    def __enter__(self) -> "Controller":
+    def __enter__(self) -> Controller:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -147,7 +147,8 @@ class Controller:
 
     def _server_template(self, record: ServerRecord) -> ResolvedTemplate:
         if not record.template:
-            raise BadInput(f"server {record.name} has no template", hint=f"Boot it first: stackscripts boot {record.name} --template T.")
+            raise BadInput(f"server {record.name} has no template",
+                           hint=f"Boot it first: stackscripts boot {record.name} --template T.")
         return resolve_template(load_template(record.template), self.catalog)
 
     @staticmethod
@@ -198,7 +199,8 @@ class Controller:
         self._set_state(record.name, plan.phase, result)
         if not result.ok:
             failed = next((s for s in result.steps if not s.ok), None)
-            what = f"step {failed.index + 1} ({failed.name}) {failed.error or f'exited {failed.exit_code}'}" if failed else "failed"
+            why = failed.error or f"exited {failed.exit_code}" if failed else ""
+            what = f"step {failed.index + 1} ({failed.name}) {why}" if failed else "failed"
             raise RunFailed(f"{record.name}: {plan.phase.value} run {run_id}: {what}", result)
         return result
 

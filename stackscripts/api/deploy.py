@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Sequence
 
-from ..deployments import load_deployment
+from ..deployments import DeploymentServer, load_deployment
 from ..errors import BadInput
 from ..inputs.resolve import parse_assignments
-from ..model import Phase
+from ..model import Phase, RunResult
 from ..plan import build_plan, resolve_template
 from ..templates import load_template
 from .fleet import FleetResult, ServerOutcome, run_fleet
@@ -34,7 +34,7 @@ def deploy(launcher: Launcher, path: str | Path, inputs: Sequence[str] = (), clo
     for wave in deployment.waves():
         by_name = {s.name: s for s in wave}
 
-        def launch(name: str):  # type: ignore[no-untyped-def]
+        def launch(name: str, by_name: dict[str, DeploymentServer] = by_name) -> RunResult:
             server = by_name[name]
             return launcher.launch(server.template, name, server.cloud or cloud, server.image,
                                    layers=[deployment.layer(), deployment.server_layer(server), *extra],

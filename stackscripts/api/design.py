@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from ..catalog.library import Catalog
 from ..catalog.lint import Finding, lint_paths
@@ -35,7 +35,8 @@ def catalog(libraries: Sequence[str] | None = None) -> Catalog:
 def list_scripts(libraries: Sequence[str] | None = None) -> list[Script]:
     cat = catalog(libraries)
     if not cat.libraries:
-        raise BadInput("no script library", hint="Pass --library DIR, set STACKSCRIPTS_LIBRARY, or run from a folder with scripts/.")
+        raise BadInput("no script library",
+                       hint="Pass --library DIR, set STACKSCRIPTS_LIBRARY, or run from a folder with scripts/.")
     return [lib.load(path) for lib in cat.libraries for path in lib.files()]
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 from ..clouds import provider_for
 from ..errors import BadInput, CloudError, ConnectionFailed, NotFound, RunFailed

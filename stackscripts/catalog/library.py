@@ -38,7 +38,7 @@ class Library:
         self._cache: dict[Path, tuple[int, Script]] = {}  # path -> (mtime, parsed script)
 
     @classmethod
-    def parse_spec(cls, spec: str) -> "Library":
+    def parse_spec(cls, spec: str) -> Library:
         """`DIR` or `NAME=DIR`."""
         name, sep, folder = spec.partition("=")
         return cls(folder, name) if sep else cls(spec)
@@ -100,7 +100,7 @@ class Catalog:
         self._loose: dict[Path, tuple[int, Script]] = {}  # scripts outside any library, by path and mtime
 
     @classmethod
-    def from_specs(cls, specs: list[str] | None) -> "Catalog":
+    def from_specs(cls, specs: list[str] | None) -> Catalog:
         specs = list(specs or [])
         if not specs and os.environ.get("STACKSCRIPTS_LIBRARY"):
             specs = os.environ["STACKSCRIPTS_LIBRARY"].split(os.pathsep)

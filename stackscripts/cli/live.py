@@ -72,7 +72,7 @@ class FleetBoard:
         self.lock = threading.Lock()
         self.live: Any = None
 
-    def __enter__(self) -> "FleetBoard":
+    def __enter__(self) -> FleetBoard:
         from rich.live import Live
 
         self.live = Live(self._render(), console=self.console, refresh_per_second=4, transient=False)

@@ -91,7 +91,8 @@ def log(ctx: click.Context, run_id: str, step: int, stream: str | None, db: str 
         r = c.get_run(run_id)
     found = next((s for s in r.steps if s.index == step - 1), None)
     if found is None:
-        raise NotFound(f"run {r.id} has no step {step}", hint=f"It has steps {', '.join(str(s.index + 1) for s in r.steps) or 'none'}.")
+        have = ", ".join(str(s.index + 1) for s in r.steps) or "none"
+        raise NotFound(f"run {r.id} has no step {step}", hint=f"It has steps {have}.")
     text = {"stdout": found.stdout, "stderr": found.stderr}.get(stream or "", found.output)
     emit(ctx, {"run_id": r.id, "step": step, "stream": stream or "output", "text": text},
          lambda: sys.stdout.write(text), as_json=as_json)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Sequence
 
 from ..errors import BadInput
 from ..model import InputSpec, InputValue, ResolvedInput, Script
@@ -24,7 +24,7 @@ class Layer:
 
     @classmethod
     def from_raw(cls, source: str, raw: Mapping[str, str], *, file: str | None = None,
-                 lines: Mapping[str, int] | None = None, strict: bool = True) -> "Layer":
+                 lines: Mapping[str, int] | None = None, strict: bool = True) -> Layer:
         lines = dict(lines or {})
         values = {name: parse_value(v, file=file, line=lines.get(name), name=name) for name, v in raw.items()}
         return cls(source, values, file, lines, strict)

@@ -18,7 +18,8 @@ when the data is no longer wanted.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import CloudError
@@ -102,7 +103,7 @@ class EC2Provider(LibcloudProvider):
             on_created(node.id)
             zone = node.extra.get("availability") or zone
             say(f"created {node.id} for {spec.server} in {zone or 'a zone of its choice'}")
-            for volume_spec, device in zip(s.volumes, devices):
+            for volume_spec, device in zip(s.volumes, devices, strict=False):
                 volume = reuse.get(volume_spec.name)
                 if volume is not None:
                     tag_volume(self.cloud, self.driver, volume, spec.server, node.id, volume_spec)

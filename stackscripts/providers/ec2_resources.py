@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import time
-from typing import Any, Callable, Iterable, Mapping, NoReturn, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, NoReturn
 
 from ..errors import CloudError
 from ..model import VolumeSpec

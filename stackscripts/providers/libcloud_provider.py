@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from ..errors import CloudError
 from .base import SERVER_TAG, Instance, LaunchSpec, Progress, Provider
@@ -21,7 +22,8 @@ def cloud_call(cloud: str, what: str, fn: Callable[..., Any], *args: Any, **kwar
     except Exception as exc:  # libcloud raises many unrelated types (BaseHTTPError, InvalidCredsError...)
         detail = describe(exc)
         raise CloudError(f"{cloud}: {what} failed: {detail}",
-                         hint=f"Check the credentials and settings of cloud {cloud!r} ('stackscripts clouds check {cloud}').") from None
+                         hint=f"Check the credentials and settings of cloud {cloud!r} "
+                              f"('stackscripts clouds check {cloud}').") from None
 
 
 def describe(exc: BaseException) -> str:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Mapping
 
 from ..errors import BadInput
 from ..model import PlannedStep, Script
@@ -35,7 +35,7 @@ def env_bytes(env: Mapping[str, str]) -> bytes:
         if "\0" in value:
             raise BadInput(f"input {name}: the value contains a NUL byte, which no environment variable can hold",
                            hint="Remove the NUL byte.")
-        out += f"{name}={value}".encode("utf-8") + b"\0"
+        out += f"{name}={value}".encode() + b"\0"
     return bytes(out)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import shlex
-from typing import Mapping
+from collections.abc import Mapping
 
 import yaml
 
@@ -14,22 +14,22 @@ from .bundle import bundle_dirname, bundle_files
 ROOT = "/var/lib/stackscripts/cloud-init"
 LOG_DIR = "/var/log/stackscripts"
 
-RUNNER_HEAD = """#!/bin/bash
+RUNNER_HEAD = f"""#!/bin/bash
 # Runs the boot steps in order, recording each step's output, exit code and timing
-# under {log}; stops at the first failing step (the server is then stranded).
+# under {LOG_DIR}; stops at the first failing step (the server is then stranded).
 set -u
-mkdir -p {log} && chmod 700 {log}
-printf 'step\\tname\\tstarted\\tended\\texit_code\\n' > {log}/steps.tsv
+mkdir -p {LOG_DIR} && chmod 700 {LOG_DIR}
+printf 'step\\tname\\tstarted\\tended\\texit_code\\n' > {LOG_DIR}/steps.tsv
 step() {{
-  local dir="{root}/steps/$1" started rc
+  local dir="{ROOT}/steps/$1" started rc
   started=$(date +%s.%N)
-  bash "$dir/run.sh" > "{log}/$1.stdout" 2> "{log}/$1.stderr"
+  bash "$dir/run.sh" > "{LOG_DIR}/$1.stdout" 2> "{LOG_DIR}/$1.stderr"
   rc=$?
-  printf '%s\\t%s\\t%s\\t%s\\t%s\\n' "$1" "$2" "$started" "$(date +%s.%N)" "$rc" >> {log}/steps.tsv
+  printf '%s\\t%s\\t%s\\t%s\\t%s\\n' "$1" "$2" "$started" "$(date +%s.%N)" "$rc" >> {LOG_DIR}/steps.tsv
   rm -rf "$dir"
-  if [ "$rc" -ne 0 ]; then echo stranded > {log}/state; exit "$rc"; fi
+  if [ "$rc" -ne 0 ]; then echo stranded > {LOG_DIR}/state; exit "$rc"; fi
 }}
-""".format(root=ROOT, log=LOG_DIR)
+"""
 
 
 def runner_text(plan: Plan) -> str:

@@ -121,7 +121,7 @@ def grid(comparison: Comparison, title: str = "Boot time steps") -> list[list[st
     header = [title, *(f"{r.server} {r.id}" for r in runs)] + (["delta"] if delta else [])
 
     def cells(values: Sequence[float | None], failed: Sequence[bool]) -> list[str]:
-        out = [fmt(v) + (" ✗" if f else "") for v, f in zip(values, failed)]
+        out = [fmt(v) + (" ✗" if f else "") for v, f in zip(values, failed, strict=True)]
         if delta:
             first, last = values[0], values[-1]
             out.append("n/a" if first is None or last is None else signed(last - first))

@@ -25,7 +25,7 @@ class Controller:
     boot: str | None = None  # /proc/sys/kernel/random/boot_id
 
     @classmethod
-    def current(cls) -> "Controller":
+    def current(cls) -> Controller:
         pid = os.getpid()
         return cls(socket.gethostname(), pid, process_start(pid), boot_id())
 
@@ -82,9 +82,8 @@ def is_alive(controller: Controller, *, host: str | None = None) -> bool | None:
         return True  # no /proc: signal 0 is all we can know
     if fields and fields[0] in ("Z", "X"):
         return False  # killed, not yet reaped
-    if controller.start is not None and process_start(controller.pid) != controller.start:
-        return False  # the pid now belongs to another process
-    return True
+    # a different start time: the pid now belongs to another process
+    return controller.start is None or process_start(controller.pid) == controller.start
 
 
 def controller_of(row: sqlite3.Row) -> Controller:

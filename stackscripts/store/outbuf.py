@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 # (run_id, step index, stream, text)
 Chunk = tuple[str, int, str, str]

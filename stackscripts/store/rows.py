@@ -7,7 +7,8 @@ import json
 import secrets
 import sqlite3
 import time
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from ..errors import BadInput
 from .base import RunRecord, ServerRecord, StepRecord

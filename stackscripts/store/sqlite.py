@@ -7,8 +7,9 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, TypeVar
+from typing import Any, TypeVar
 
 from ..errors import BadInput, Conflict, NotFound, StackscriptsError
 from ..model import RunState

@@ -8,8 +8,9 @@ from __future__ import annotations
 import select
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from .base import OutputCallback
 

@@ -11,8 +11,8 @@ import os
 import secrets
 import stat
 import tarfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping, Tuple
 
 from ..errors import BadInput
 
@@ -85,7 +85,7 @@ def command_with_timeout(command: str, timeout: float | None) -> str:
     return f"timeout -k {KILL_AFTER} {format_seconds(max(timeout, 0.001))} sh -c {quoted} </dev/null"
 
 
-BundleFiles = Mapping[str, Tuple[int, bytes]]  # relative path -> (mode, bytes)
+BundleFiles = Mapping[str, tuple[int, bytes]]  # relative path -> (mode, bytes)
 
 
 def read_bundle_dir(bundle_dir: Path) -> dict[str, tuple[int, bytes]]:

@@ -21,8 +21,15 @@ from paramiko.config import SSHConfig
 from ..errors import ConnectionFailed, HostKeyMismatch
 from .base import ExecResult, HostSpec, OutputCallback, Session, Transport
 from .pump import Outcome, pump
-from .remote import (KILL_AFTER, BundleFiles, build_bundle_tar, bundle_command, command_with_timeout, format_seconds,
-                     read_bundle_dir)
+from .remote import (
+    KILL_AFTER,
+    BundleFiles,
+    build_bundle_tar,
+    bundle_command,
+    command_with_timeout,
+    format_seconds,
+    read_bundle_dir,
+)
 from .ssh_connect import address, connect_failure, fingerprint, tune_socket
 
 # paramiko logs a dropped connection at ERROR; without this, logging's last-resort handler
@@ -47,7 +54,7 @@ class SSHTransport(Transport):
     def __init__(self, *, keepalive: int = KEEPALIVE) -> None:
         self.keepalive = keepalive
 
-    def open(self, host: HostSpec) -> "SSHSession":
+    def open(self, host: HostSpec) -> SSHSession:
         """Connect and authenticate; raise ConnectionFailed or HostKeyMismatch."""
         return SSHSession(host, _connect(host, self.keepalive))
 

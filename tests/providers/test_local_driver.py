@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import time
 from pathlib import Path
-
-import socket
 
 import paramiko
 import pytest

@@ -71,7 +71,7 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
     (folder / "scripts").mkdir()
     (folder / "marks").mkdir()
     entries = []
-    for n, (name, body) in enumerate(zip(STEPS, BODIES), 1):
+    for n, (name, body) in enumerate(zip(STEPS, BODIES, strict=True), 1):
         (folder / "scripts" / f"step{n}.sh").write_text(script(name, body))
         entries.append(f"  - scripts/step{n}.sh")
     template = folder / "template.yaml"
@@ -124,7 +124,7 @@ def png_pixels(data: bytes) -> tuple[int, int, list[bytes], int]:
             for i in range(bpp, stride):
                 line[i] = (line[i] + line[i - bpp]) & 255
         elif kind == 2:
-            line = bytearray((a + b) & 255 for a, b in zip(line, prev))
+            line = bytearray((a + b) & 255 for a, b in zip(line, prev, strict=True))
         elif kind == 3:
             for i in range(stride):
                 line[i] = (line[i] + ((line[i - bpp] if i >= bpp else 0) + prev[i]) // 2) & 255

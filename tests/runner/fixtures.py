@@ -7,8 +7,8 @@ Re-exported by tests/runner/conftest.py; tests/cli/test_runner_cli.py imports th
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import pytest
 

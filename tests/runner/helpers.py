@@ -10,10 +10,9 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
-
 
 ROOT = Path(__file__).resolve().parents[2]
 

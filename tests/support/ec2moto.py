@@ -30,8 +30,9 @@ import hashlib
 import os
 import re
 import stat
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 import pytest
 import yaml

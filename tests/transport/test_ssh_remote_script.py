@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import io
-import re
 import os
+import re
 import shutil
 import subprocess
 import tarfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
@@ -18,10 +18,10 @@ from stackscripts.errors import BadInput
 from stackscripts.transport.remote import (
     RUN_DIR_PREFIX,
     build_bundle_tar,
-    read_bundle_dir,
     bundle_command,
     command_with_timeout,
     format_seconds,
+    read_bundle_dir,
 )
 from tests.support.parts import require
 

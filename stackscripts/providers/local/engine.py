@@ -22,20 +22,21 @@ MANAGED_LABEL = "stackscripts.managed"
 SERVER_LABEL = "stackscripts.server"
 # Capability numbers 0..40 (linux/capability.h). Instances get every one this process holds: some hosts
 # withhold SYS_RESOURCE (and so refuse --privileged), and older engines do not know the newest (retried without).
-CAPABILITIES = (
-    "CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID KILL SETGID SETUID SETPCAP LINUX_IMMUTABLE "
-    "NET_BIND_SERVICE NET_BROADCAST NET_ADMIN NET_RAW IPC_LOCK IPC_OWNER SYS_MODULE SYS_RAWIO SYS_CHROOT "
-    "SYS_PTRACE SYS_PACCT SYS_ADMIN SYS_BOOT SYS_NICE SYS_RESOURCE SYS_TIME SYS_TTY_CONFIG MKNOD LEASE "
-    "AUDIT_WRITE AUDIT_CONTROL SETFCAP MAC_OVERRIDE MAC_ADMIN SYSLOG WAKE_ALARM BLOCK_SUSPEND AUDIT_READ "
-    "PERFMON BPF CHECKPOINT_RESTORE"
-).split()
+CAPABILITIES = [
+    "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "SETPCAP",
+    "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW", "IPC_LOCK", "IPC_OWNER",
+    "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT", "SYS_ADMIN", "SYS_BOOT", "SYS_NICE",
+    "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD", "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL",
+    "SETFCAP", "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG", "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON",
+    "BPF", "CHECKPOINT_RESTORE",
+]
 
 
 def system_capabilities() -> list[str]:
     """Every capability this process may grant: its bounding set."""
     try:
         with open("/proc/self/status") as status:
-            line = next(l for l in status if l.startswith("CapBnd:"))
+            line = next(row for row in status if row.startswith("CapBnd:"))
         bounding = int(line.split()[1], 16)
     except (OSError, StopIteration, ValueError):
         bounding = (1 << len(CAPABILITIES)) - 1
