@@ -34,7 +34,7 @@ class DeploymentServer:
     cloud: str | None
     image: str | None
     inputs: Mapping[str, str]
-    input_lines: Mapping[str, int]
+    input_lines: Mapping[str, int | None]
     line: int | None
 
     def references(self) -> set[str]:
@@ -47,7 +47,7 @@ class Deployment:
     name: str
     path: Path
     inputs: Mapping[str, str] = field(default_factory=dict)
-    input_lines: Mapping[str, int] = field(default_factory=dict)
+    input_lines: Mapping[str, int | None] = field(default_factory=dict)
     servers: tuple[DeploymentServer, ...] = ()
 
     def layer(self) -> Layer:
@@ -74,13 +74,13 @@ class Deployment:
         return waves
 
 
-def _inputs(raw: Any, file: str, parent: Any, key: str) -> tuple[dict[str, str], dict[str, int]]:
+def _inputs(raw: Any, file: str, parent: Any, key: str) -> tuple[dict[str, str], dict[str, int | None]]:
     if raw is None:
         return {}, {}
     if not isinstance(raw, dict):
         raise BadInput("'Inputs' must map input names to values", file=file, line=yamlsrc.line_of(parent, key),
                        hint="Write 'Inputs:' then lines like '  NAME: text:value'.")
-    lines = {}
+    lines: dict[str, int | None] = {}
     for name, value in raw.items():
         lines[name] = yamlsrc.line_of(raw, name)
         parse_value(value, file=file, line=lines[name], name=name)
@@ -130,5 +130,6 @@ def load_deployment(path: Path | str) -> Deployment:
                            line=server.line, hint="Servers: " + ", ".join(names) + ".")
     if len(set(names)) != len(names):
         raise BadInput("two servers share a name", file=file, hint="Give each server a unique Name.")
-    name = data.get("Name") if isinstance(data.get("Name"), str) else path.stem
+    raw_name = data.get("Name")
+    name = raw_name if isinstance(raw_name, str) else path.stem
     return Deployment(name, path, inputs, lines, tuple(servers))

@@ -131,7 +131,7 @@ class Template:
     path: Path
     description: str | None = None
     inputs: Mapping[str, str] = field(default_factory=dict)  # raw Inputs 2.0 overrides
-    input_lines: Mapping[str, int] = field(default_factory=dict)
+    input_lines: Mapping[str, int | None] = field(default_factory=dict)
     phases: Mapping[Phase, tuple[ScriptRef, ...]] = field(default_factory=dict)
     images: tuple[MultiCloudImage, ...] = ()
     alerts: tuple[Mapping[str, object], ...] = ()

@@ -43,4 +43,4 @@ class Registry(Generic[T]):
             module, _, attr = target.partition(":")
             target = getattr(importlib.import_module(module), attr)
             self._entries[name] = target
-        return target  # type: ignore[return-value]
+        return target

@@ -68,13 +68,13 @@ def load_template(path: Path | str) -> Template:
     )
 
 
-def _inputs(raw: Any, file: str, parent: dict) -> tuple[dict[str, str], dict[str, int]]:
+def _inputs(raw: Any, file: str, parent: dict[str, Any]) -> tuple[dict[str, str], dict[str, int | None]]:
     if raw is None:
         return {}, {}
     if not isinstance(raw, dict):
         raise _bad("'Inputs' must map input names to values", file, parent, "Inputs",
                    "Write 'Inputs:' then lines like '  DOCKER_PACKAGE: text:docker.io'.")
-    lines = {}
+    lines: dict[str, int | None] = {}
     for name, value in raw.items():
         line = yamlsrc.line_of(raw, name)
         check_name(name, file=file, line=line)

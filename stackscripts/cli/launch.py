@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import click
 
 from .common import controller, run_command, run_options
@@ -10,7 +12,7 @@ cloud_option = click.option("--cloud", default="local", show_default=True,
                             help="A configured cloud (local, ec2, gce, azure_arm, openstack, ...).")
 
 
-def progress_printer(as_json: bool, quiet: bool):  # type: ignore[no-untyped-def]
+def progress_printer(as_json: bool, quiet: bool) -> Callable[[str], None] | None:
     if as_json or quiet:
         return None
     return lambda message: click.echo(f"· {message}", err=True)

@@ -57,10 +57,10 @@ class StreamPrinter:
             detail = "" if r.ok else f" — {r.error or f'exit code {r.exit_code}'}"
             out.print(f"{mark} {event.server} step {r.index + 1}: {r.name} ({fmt_duration(r.duration)}){detail}")
         elif isinstance(event, RunFinished):
-            r = event.result
-            total = sum(s.duration for s in r.steps)
-            colour = "green" if r.ok else "red"
-            out.print(f"[{colour}]{event.server}: run {r.run_id} {r.state.value}[/] in {fmt_duration(total)}")
+            run = event.result
+            elapsed = sum(s.duration for s in run.steps)
+            colour = "green" if run.ok else "red"
+            out.print(f"[{colour}]{event.server}: run {run.run_id} {run.state.value}[/] in {fmt_duration(elapsed)}")
 
 
 class FleetBoard:

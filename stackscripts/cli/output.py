@@ -30,7 +30,7 @@ def jsonable(obj: Any) -> Any:
     return obj
 
 
-def envelope(command: str, *, data: Any = None, error: dict | None = None) -> str:
+def envelope(command: str, *, data: Any = None, error: dict[str, Any] | None = None) -> str:
     doc = {"api_version": API_VERSION, "command": command, "ok": error is None, "data": jsonable(data), "error": error}
     return json.dumps(doc, indent=2, ensure_ascii=False)
 
@@ -56,7 +56,7 @@ def table(*columns: str, title: str | None = None) -> Any:
     return t
 
 
-def emit(ctx: click.Context, data: Any, human: Callable[[], None], *, as_json: bool, ok: bool = True,
+def emit(ctx: click.Context, data: Any, human: Callable[[], object], *, as_json: bool, ok: bool = True,
          exit_code: int = 1, message: str = "one or more steps failed") -> None:
     """Print the result: the envelope with --json, else the human view; exit with exit_code when not ok."""
     if as_json:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from .common import controller, db_option
 from .live import fmt_duration
 from .output import console, emit, json_option, table
+
+if TYPE_CHECKING:
+    from ..store.base import RunRecord
 
 
 def _when(ts: float | None) -> str:
@@ -42,7 +46,7 @@ def list_(ctx: click.Context, server: str | None, limit: int, db: str | None, as
     emit(ctx, [{**_summary(r), "steps": len(r.steps)} for r in runs], human, as_json=as_json)
 
 
-def _summary(r) -> dict:  # type: ignore[no-untyped-def]
+def _summary(r: RunRecord) -> dict[str, Any]:
     return {"id": r.id, "server": r.server, "phase": r.phase, "state": r.state, "who": r.who,
             "template": r.template, "started": r.started, "ended": r.ended, "resumed_from": r.resumed_from}
 

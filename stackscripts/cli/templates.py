@@ -149,8 +149,8 @@ def render(ctx: click.Context, template: str, phase: str, out_dir: str | None, c
         return
     if out_dir:
         bundles = api.render_bundles(template, out_dir, phase, inputs, libraries, include_secrets=include_secrets)
-        data = {"phase": phase, "bundles": [str(b) for b in bundles]}
-        emit(ctx, data, lambda: [click.echo(f"{b}/run.sh") for b in bundles], as_json=as_json)
+        written = {"phase": phase, "bundles": [str(b) for b in bundles]}
+        emit(ctx, written, lambda: click.echo("".join(f"{b}/run.sh\n" for b in bundles), nl=False), as_json=as_json)
         return
     plan = api.plan(template, phase, inputs, libraries)
     data = {"phase": plan.phase.value, "steps": [{"index": s.index, "name": s.name, "file": str(s.script.path),

@@ -33,4 +33,5 @@ def command(ctx: click.Context, servers: tuple[str, ...], budget: float, librari
             except RunFailed as exc:
                 result, ok = exc.result, False
             results.append({"server": name, "state": "terminated", "decommission": run_data(result) if result else None})
-    emit(ctx, results, lambda: [click.echo(f"{r['server']}: terminated") for r in results], as_json=as_json, ok=ok)
+    emit(ctx, results, lambda: click.echo("".join(f"{r['server']}: terminated\n" for r in results), nl=False),
+         as_json=as_json, ok=ok)

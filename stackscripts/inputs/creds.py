@@ -7,6 +7,7 @@ import os
 import re
 import stat
 from pathlib import Path
+from typing import Any
 
 from ..errors import BadInput
 from ..registry import Registry
@@ -89,7 +90,7 @@ class _AwsBackend(CredentialBackend):
         self.prefix = os.environ.get(self.prefix_env, "/stackscripts/")
         self._client = None
 
-    def client(self):  # type: ignore[no-untyped-def]
+    def client(self) -> Any:
         if self._client is None:
             from .. import aws
 

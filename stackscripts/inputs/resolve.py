@@ -19,12 +19,12 @@ class Layer:
     source: str
     values: Mapping[str, InputValue]
     file: str | None = None
-    lines: Mapping[str, int] = field(default_factory=dict)
+    lines: Mapping[str, int | None] = field(default_factory=dict)
     strict: bool = True
 
     @classmethod
     def from_raw(cls, source: str, raw: Mapping[str, str], *, file: str | None = None,
-                 lines: Mapping[str, int] | None = None, strict: bool = True) -> Layer:
+                 lines: Mapping[str, int | None] | None = None, strict: bool = True) -> Layer:
         lines = dict(lines or {})
         values = {name: parse_value(v, file=file, line=lines.get(name), name=name) for name, v in raw.items()}
         return cls(source, values, file, lines, strict)

@@ -42,7 +42,7 @@ def node_tags(node: Any) -> dict[str, str]:
     for key in ("tags", "labels", "metadata"):
         value = node.extra.get(key)
         if isinstance(value, dict) and isinstance(value.get("items"), list):
-            return {i.get("key"): i.get("value") for i in value["items"] if isinstance(i, dict)}
+            return {str(i.get("key")): str(i.get("value")) for i in value["items"] if isinstance(i, dict)}
         if isinstance(value, dict) and value:
             return {str(k): str(v) for k, v in value.items()}
     return {}

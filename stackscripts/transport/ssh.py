@@ -41,7 +41,7 @@ CLIENT_GRACE = 10.0  # after timeout + KILL_AFTER the client stops waiting for t
 CONNECTION_LOST = "connection lost"
 
 
-class _TrustOnFirstUse:
+class _TrustOnFirstUse(paramiko.MissingHostKeyPolicy):
     """Missing-host-key policy when no key is recorded: accept; the session exposes the key to record."""
 
     def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey) -> None:
@@ -209,7 +209,7 @@ def _load_client_key(host: HostSpec) -> paramiko.PKey | None:
         detail = exc.strerror or str(exc)
     except TypeError:  # cryptography: "Key is password-protected, but password was not provided."
         detail = "it is protected by a passphrase"
-    except (paramiko.SSHException, paramiko.UnknownKeyType, ValueError):
+    except (paramiko.SSHException, paramiko.pkey.UnknownKeyType, ValueError):
         detail = "not a private key in a format paramiko reads"
     raise ConnectionFailed(
         f"cannot use the private key {host.key_path}: {detail}.",
@@ -224,7 +224,7 @@ def _recorded_host_key(host: HostSpec) -> paramiko.PKey | None:
     try:
         kind, data = host.host_key.split()[:2]
         return paramiko.PKey.from_type_string(kind, base64.b64decode(data, validate=True))
-    except (ValueError, binascii.Error, paramiko.SSHException, paramiko.UnknownKeyType):
+    except (ValueError, binascii.Error, paramiko.SSHException, paramiko.pkey.UnknownKeyType):
         shown = host.host_key if len(host.host_key) <= 40 else host.host_key[:37] + "..."
         raise ConnectionFailed(
             f"the recorded host key {shown!r} is not a valid public key (expected 'type base64').",

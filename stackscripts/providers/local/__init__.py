@@ -15,6 +15,8 @@ devices (loop devices), check (what this machine lacks).
 
 from __future__ import annotations
 
+from typing import Any
+
 from .check import missing_parts
 from .image import BASE_TAG, ensure_base_image, state_dir
 
@@ -26,12 +28,13 @@ def register_with_libcloud() -> None:
     from libcloud.compute.providers import set_driver
 
     try:
-        set_driver("local", "stackscripts.providers.local.driver", "LocalNodeDriver")
+        # libcloud annotates module and class as objects; at run time it takes their dotted names
+        set_driver("local", "stackscripts.providers.local.driver", "LocalNodeDriver")  # type: ignore[arg-type]
     except AttributeError:
         pass  # already registered
 
 
-def __getattr__(name: str) -> object:
+def __getattr__(name: str) -> Any:
     if name == "LocalNodeDriver":  # libcloud is imported only when the driver is wanted
         from .driver import LocalNodeDriver
 

@@ -37,7 +37,8 @@ class Drive:
 
 def device_names(count: int, taken: set[str] | None = None) -> list[str]:
     """/dev/xvdb, /dev/xvdc... skipping names already taken."""
-    names, taken = [], set(taken or ())
+    names: list[str] = []
+    taken = set(taken or ())
     for letter in "bcdefghijklmnopqrstuvwxyz":
         if len(names) == count:
             break

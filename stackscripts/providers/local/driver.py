@@ -251,7 +251,7 @@ def _extra_devices() -> list[str]:
 
 
 def _ref(node: Node | str) -> str:
-    return node.extra.get("container_id") or node.id if isinstance(node, Node) else node
+    return str(node.extra.get("container_id") or node.id) if isinstance(node, Node) else node
 
 
 def _check_name(name: str) -> None:
@@ -280,7 +280,7 @@ def _volume_specs(volumes: Sequence[Mapping[str, Any] | Any] | None) -> list[dic
         if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", name):
             raise CloudError(f"local cloud: volume name {name!r} may hold only letters, digits, '.', '_' and '-'.")
         specs.append({"name": name, "size_gb": int(get("size_gb") or 0), "device": get("device")})
-    free = iter(devices.device_names(len(specs), {s["device"] for s in specs if s["device"]}))
+    free = iter(devices.device_names(len(specs), {str(s["device"]) for s in specs if s["device"]}))
     for spec in specs:
         spec["device"] = spec["device"] or next(free)
     names = [s["name"] for s in specs]
