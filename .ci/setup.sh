@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(docker.io openssh-server btrfs-progs debootstrap docker-registry apache2-utils shellcheck
-          chromium iproute2 procps git make skopeo busybox-static util-linux)
+          chromium iproute2 iptables procps git make skopeo busybox-static util-linux)
 # Debian's own python3 needs python3-venv for `python3 -m venv` (a pyenv or other python has it).
 if ! command -v python3 >/dev/null 2>&1; then
   PACKAGES+=(python3 python3-venv)
@@ -28,7 +28,9 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 if ! .venv/bin/python -c 'import stackscripts, pytest, moto' 2>/dev/null \
-   || [ pyproject.toml -nt .venv/.installed ]; then
+   || [ pyproject.toml -nt .venv/.installed ] \
+   || compgen -G '.venv/lib/python3*/site-packages/__editable___stackscripts_*_finder.py' >/dev/null; then
+  # (an older editable install used an import hook, which mypy cannot follow: reinstall as a plain path)
   echo "setup: installing stackscripts and test dependencies into .venv"
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -e '.[test]'

@@ -20,6 +20,7 @@ from paramiko.config import SSHConfig
 
 from ..errors import ConnectionFailed, HostKeyMismatch
 from .base import ExecResult, HostSpec, OutputCallback, Session, Transport
+from .heartbeat import Heartbeat, Keepalive
 from .pump import Outcome, pump
 from .remote import (
     KILL_AFTER,
@@ -36,7 +37,6 @@ from .ssh_connect import address, connect_failure, fingerprint, tune_socket
 # would print it on the user's terminal. Applications that configure logging still see it.
 logging.getLogger("paramiko").addHandler(logging.NullHandler())
 
-KEEPALIVE = 15  # seconds between SSH keepalives on an idle connection
 CLIENT_GRACE = 10.0  # after timeout + KILL_AFTER the client stops waiting for the server
 CONNECTION_LOST = "connection lost"
 
@@ -51,27 +51,30 @@ class _TrustOnFirstUse(paramiko.MissingHostKeyPolicy):
 class SSHTransport(Transport):
     name = "ssh"
 
-    def __init__(self, *, keepalive: int = KEEPALIVE) -> None:
-        self.keepalive = keepalive
+    def __init__(self, *, keepalive: Keepalive | None = None) -> None:
+        self.keepalive = keepalive or Keepalive.from_env()
 
     def open(self, host: HostSpec) -> SSHSession:
         """Connect and authenticate; raise ConnectionFailed or HostKeyMismatch."""
-        return SSHSession(host, _connect(host, self.keepalive))
+        return SSHSession(host, _connect(host, self.keepalive), self.keepalive)
 
 
 class SSHSession(Session):
     """An open Fabric connection; every step opens one exec channel on it."""
 
-    def __init__(self, host: HostSpec, connection: Connection) -> None:
+    def __init__(self, host: HostSpec, connection: Connection, keepalive: Keepalive) -> None:
         self.host = host
         self.connection = connection
         self.transport: paramiko.Transport = connection.transport
         key = self.transport.get_remote_server_key()
         self.host_key = f"{key.get_name()} {key.get_base64()}"
+        # OpenSSH answers any global request that wants a reply (with a failure for unknown ones)
+        self.heartbeat = Heartbeat(lambda: self.transport.global_request("keepalive@openssh.com", wait=True),
+                                   self.transport.close, keepalive).start()
 
     @property
     def connected(self) -> bool:
-        return bool(self.transport.is_active())
+        return bool(self.transport.is_active()) and not self.heartbeat.dead
 
     def run_bundle(
         self,
@@ -88,6 +91,7 @@ class SSHSession(Session):
         return self._exec(command_with_timeout(command, timeout), None, timeout, None)
 
     def close(self) -> None:
+        self.heartbeat.stop()
         self.connection.close()
 
     def _exec(
@@ -137,7 +141,7 @@ def _result(outcome: Outcome, timeout: float | None, elapsed: float) -> ExecResu
     return ExecResult(outcome.exit_code, out, err)
 
 
-def _connect(host: HostSpec, keepalive: int) -> Connection:
+def _connect(host: HostSpec, keepalive: Keepalive) -> Connection:
     pkey = _load_client_key(host)
     expected = _recorded_host_key(host)
     try:
@@ -172,7 +176,6 @@ def _connect(host: HostSpec, keepalive: int) -> Connection:
         connection.close()
         sock.close()
         raise _open_failure(host, exc) from None
-    connection.transport.set_keepalive(keepalive)
     return connection
 
 

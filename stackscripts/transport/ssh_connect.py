@@ -9,6 +9,7 @@ from typing import Protocol
 
 from ..errors import ConnectionFailed
 from .base import HostSpec
+from .heartbeat import Keepalive
 
 
 class PublicKey(Protocol):
@@ -21,12 +22,21 @@ def fingerprint(key: PublicKey) -> str:
     return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
 
 
-def tune_socket(sock: socket.socket, keepalive: int) -> None:
-    """Send small packets at once and let the kernel notice a peer that vanished."""
+def tune_socket(sock: socket.socket, keepalive: Keepalive) -> None:
+    """Send small packets at once and let the kernel notice a peer that vanished.
+
+    TCP_USER_TIMEOUT bounds how long sent data may stay unacknowledged (a silent network):
+    without it the kernel retransmits for about 15 minutes before it gives up.
+    """
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # else ~40 ms per command
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-    for option, value in (("TCP_KEEPIDLE", keepalive), ("TCP_KEEPINTVL", 5), ("TCP_KEEPCNT", 3)):
-        if hasattr(socket, option) and value > 0:
+    if keepalive.interval <= 0:
+        return
+    idle = max(1, int(keepalive.interval))
+    options = (("TCP_KEEPIDLE", idle), ("TCP_KEEPINTVL", idle), ("TCP_KEEPCNT", keepalive.count),
+               ("TCP_USER_TIMEOUT", int(keepalive.limit * 1000)))
+    for option, value in options:
+        if hasattr(socket, option):
             sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, option), value)
 
 
