@@ -7,7 +7,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from . import yamlsrc
+from . import files, yamlsrc
 from .errors import BadInput, NotFound
 from .providers.base import Provider, providers
 
@@ -30,7 +30,7 @@ def load_clouds() -> dict[str, dict[str, Any]]:
         if mode & 0o077:
             raise BadInput(f"clouds file holds credentials but is readable by others (mode {mode:04o})",
                            file=str(path), hint=f"Run 'chmod 600 {path}'.")
-        data = yamlsrc.load(path.read_text("utf-8"), str(path)) or {}
+        data = yamlsrc.load(files.read_text(path, "clouds file"), str(path)) or {}
         if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
             raise BadInput("clouds file must map cloud names to settings", file=str(path), line=1,
                            hint="Write 'ec2:' then '  key: ...', '  secret: ...', '  region: us-east-1'.")

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import yamlsrc
+from . import files, yamlsrc
 from .errors import BadInput
 from .inputs.resolve import Layer
 from .inputs.values import parse_value
@@ -90,10 +90,9 @@ def _inputs(raw: Any, file: str, parent: Any, key: str) -> tuple[dict[str, str],
 def load_deployment(path: Path | str) -> Deployment:
     path = Path(path)
     file = str(path)
-    try:
-        data = yamlsrc.load(path.read_text("utf-8"), file)
-    except FileNotFoundError:
-        raise BadInput("no such deployment file", file=file, hint="Check the path (deployments live in deployments/).") from None
+    if not path.exists() and not path.is_symlink():
+        raise BadInput("no such deployment file", file=file, hint="Check the path (deployments live in deployments/).")
+    data = yamlsrc.load(files.read_text(path, "deployment"), file)
     if not isinstance(data, dict):
         raise BadInput("a deployment must be a YAML mapping", file=file, line=1, hint="Start with 'Name:' and 'Servers:'.")
     for key in data:

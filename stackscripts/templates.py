@@ -6,7 +6,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from . import yamlsrc
+from . import files, yamlsrc
 from .errors import BadInput
 from .inputs.values import check_name, parse_value
 from .model import CloudSettings, MultiCloudImage, Phase, ScriptRef, Template, VolumeSpec
@@ -31,17 +31,10 @@ def _check_keys(data: dict, allowed: tuple[str, ...], file: str, what: str) -> N
 def load_template(path: Path | str) -> Template:
     path = Path(path)
     file = str(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise BadInput("no such template file", file=file, hint="Check the path (templates live in servertemplates/).") from None
-    except IsADirectoryError:
-        raise BadInput("is a folder, not a template", file=file, hint="Name a .yaml file.") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise BadInput("the template is not UTF-8 text", file=file, line=raw[: exc.start].count(b"\n") + 1,
-                       hint="Save it as UTF-8.") from None
+    if not path.exists() and not path.is_symlink():
+        raise BadInput("no such template file", file=file, hint="Check the path (templates live in servertemplates/).")
+    raw = files.read_bytes(path, "template", hint="Name a .yaml file.")
+    text = files.decode_utf8(raw, file, "template")
     data = yamlsrc.load(text, file)
     if data is None:
         raise BadInput("the template is empty", file=file, line=1,

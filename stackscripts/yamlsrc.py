@@ -17,6 +17,12 @@ except AttributeError:  # pragma: no cover
 
 _scalars = SafeConstructor()
 
+# Limits that keep a tiny hostile file from costing minutes and gigabytes ("billion laughs":
+# nested aliases expand exponentially) or the interpreter's stack (deep nesting).
+MAX_CHARS = 1024 * 1024
+MAX_VALUES = 100_000  # scalars, mappings and sequences after aliases are expanded
+MAX_DEPTH = 64
+
 
 class LDict(dict):
     """A mapping with the file line of itself (.line) and of each key (.lines)."""
@@ -40,6 +46,9 @@ def load(text: str, file: str, line_map: Sequence[int] | None = None) -> Any:
             return mark_line + 1
         return line_map[min(mark_line, len(line_map) - 1)]
 
+    if len(text) > MAX_CHARS:
+        raise BadInput(f"the YAML is {len(text):,} characters, more than the {MAX_CHARS:,} allowed", file=file,
+                       hint="Templates, deployments and metadata blocks are small: check that this is the right file.")
     try:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
@@ -58,7 +67,7 @@ def load(text: str, file: str, line_map: Sequence[int] | None = None) -> Any:
         raise BadInput(f"invalid YAML: {exc}", file=file) from None
     if node is None:
         return None
-    return _convert(node, file, at)
+    return _Converter(file, at).convert(node, 0)
 
 
 _QUOTE_HINT = "Check indentation and quoting; values with ': ' or a leading '[', '{', '*' or '&' need quotes."
@@ -91,37 +100,57 @@ def _yaml_hint(exc: yaml.MarkedYAMLError, text: str, mark_line: int | None, at: 
     return _QUOTE_HINT
 
 
-def _convert(node: yaml.Node, file: str, at: Any) -> Any:
-    if isinstance(node, yaml.MappingNode):
-        out = LDict()
-        out.line = at(node.start_mark.line)
-        out.lines = {}
-        for key_node, value_node in node.value:
-            if not isinstance(key_node, yaml.ScalarNode):
-                raise BadInput("a mapping key must be a plain name", file=file, line=at(key_node.start_mark.line),
-                               hint="Write the key as plain text followed by ': ', e.g. 'Name: My Template'.")
-            key = str(_scalars.construct_object(key_node))
-            if key in out.lines:
-                raise BadInput(
-                    f"duplicate key {key!r} (first at line {out.lines[key]})",
-                    file=file,
-                    line=at(key_node.start_mark.line),
-                    hint="Keep one of the two.",
-                )
-            out.lines[key] = at(key_node.start_mark.line)
-            out[key] = _convert(value_node, file, at)
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        items = LList()
-        items.line = at(node.start_mark.line)
-        items.lines = []
-        for item in node.value:
-            items.lines.append(at(item.start_mark.line))
-            items.append(_convert(item, file, at))
-        return items
-    if node.tag == "tag:yaml.org,2002:timestamp":
-        return node.value  # keep dates as written
-    return _scalars.construct_object(node)
+class _Converter:
+    """Nodes to LDict/LList/scalars, counting every value made (aliases included) and the depth."""
+
+    def __init__(self, file: str, at: Any) -> None:
+        self.file = file
+        self.at = at
+        self.values = 0
+
+    def _count(self, node: yaml.Node, depth: int) -> None:
+        self.values += 1
+        if self.values > MAX_VALUES:
+            raise BadInput(f"the YAML expands to more than {MAX_VALUES:,} values", file=self.file,
+                           line=self.at(node.start_mark.line),
+                           hint="Aliases (*name) that repeat anchors (&name) multiply: write the values out.")
+        if depth > MAX_DEPTH:
+            raise BadInput(f"the YAML nests deeper than {MAX_DEPTH} levels", file=self.file,
+                           line=self.at(node.start_mark.line), hint="Flatten the structure.")
+
+    def convert(self, node: yaml.Node, depth: int) -> Any:
+        self._count(node, depth)
+        file, at = self.file, self.at
+        if isinstance(node, yaml.MappingNode):
+            out = LDict()
+            out.line = at(node.start_mark.line)
+            out.lines = {}
+            for key_node, value_node in node.value:
+                if not isinstance(key_node, yaml.ScalarNode):
+                    raise BadInput("a mapping key must be a plain name", file=file, line=at(key_node.start_mark.line),
+                                   hint="Write the key as plain text followed by ': ', e.g. 'Name: My Template'.")
+                key = str(_scalars.construct_object(key_node))
+                if key in out.lines:
+                    raise BadInput(
+                        f"duplicate key {key!r} (first at line {out.lines[key]})",
+                        file=file,
+                        line=at(key_node.start_mark.line),
+                        hint="Keep one of the two.",
+                    )
+                out.lines[key] = at(key_node.start_mark.line)
+                out[key] = self.convert(value_node, depth + 1)
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            items = LList()
+            items.line = at(node.start_mark.line)
+            items.lines = []
+            for item in node.value:
+                items.lines.append(at(item.start_mark.line))
+                items.append(self.convert(item, depth + 1))
+            return items
+        if node.tag == "tag:yaml.org,2002:timestamp":
+            return node.value  # keep dates as written
+        return _scalars.construct_object(node)
 
 
 def line_of(container: Any, key: Any = None) -> int | None:

@@ -67,9 +67,9 @@ class FileBackend(CredentialBackend):
                 if mode & 0o077:
                     raise BadInput(f"credentials file is readable by others (mode {mode:04o})", file=str(self.path),
                                    hint=f"Run 'chmod 600 {self.path}'.")
-                from .. import yamlsrc
+                from .. import files, yamlsrc
 
-                data = yamlsrc.load(self.path.read_text("utf-8"), str(self.path)) or {}
+                data = yamlsrc.load(files.read_text(self.path, "credentials file"), str(self.path)) or {}
                 if not isinstance(data, dict):
                     raise BadInput("credentials file must map names to values", file=str(self.path), line=1,
                                    hint="Write lines like 'REGISTRY_PASSWORD: s3cret'.")
