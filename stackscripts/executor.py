@@ -14,6 +14,11 @@ from .render.bundle import bundle_files
 from .transport.base import Session
 
 
+def retry_pause(failed_attempts: int) -> float:
+    """Seconds to wait before the next attempt: 1, 2, 4, ... up to 30 (no tight loop on a failing step)."""
+    return float(min(2 ** (failed_attempts - 1), 30))
+
+
 class Executor:
     """Runs steps in order on one server; stops at the first failure unless told to go on."""
 
@@ -60,9 +65,11 @@ class Executor:
         for attempt in range(2, step.retries + 2):
             if result.ok:
                 break
+            pause = retry_pause(attempt - 1)
             note = f"stackscripts: attempt {attempt - 1} failed ({result.error or f'exit code {result.exit_code}'}); " \
-                   f"retrying (attempt {attempt} of {step.retries + 1})\n"
+                   f"retrying in {pause:g}s (attempt {attempt} of {step.retries + 1})\n"
             self.bus.emit(StepOutput(self.run_id, self.server, step.index, "stderr", note))
+            time.sleep(pause)
             retry = self._attempt(step, env, timeout)
             result = StepResult(step.index, step.name, retry.exit_code, result.started, retry.ended,
                                 result.stdout + retry.stdout, result.stderr + note + retry.stderr, retry.error)

@@ -13,6 +13,8 @@ from .model import CloudSettings, MultiCloudImage, Phase, ScriptRef, Template, V
 
 TOP_KEYS = ("Name", "Description", "Inputs", "RightScripts", "MultiCloudImages", "Alerts")
 STEP_KEYS = ("Script", "Name", "Revision", "Publisher", "Timeout", "Retries")
+MAX_TIMEOUT = 7 * 24 * 3600
+MAX_RETRIES = 10
 IMAGE_KEYS = ("Name", "Revision", "Description", "Publisher", "Settings", "Tags")
 SETTING_KEYS = ("Cloud", "Image", "Instance Type", "SSH User", "Volumes", "User Data", "Datacenter")
 VOLUME_KEYS = ("Name", "Size", "Device", "Ephemeral")
@@ -110,12 +112,14 @@ def _step(entry: Any, file: str, parent: list, index: int) -> ScriptRef:
         raise BadInput("script entry without Script or Name", file=file, line=line,
                        hint="Add 'Script: ../scripts/x.sh' or 'Name: Install Docker'.")
     timeout = entry.get("Timeout")
-    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0):
-        raise _bad(f"Timeout must be a positive number of seconds, not {timeout!r}", file, entry, "Timeout",
-                   "Write 'Timeout: 600'.")
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
+                                or not 0 < timeout <= MAX_TIMEOUT):  # also refuses .nan and .inf
+        raise _bad(f"Timeout must be a number of seconds above 0 and at most {MAX_TIMEOUT:,} (a week), "
+                   f"not {timeout!r}", file, entry, "Timeout", "Write 'Timeout: 600'.")
     retries = entry.get("Retries", 0)
-    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-        raise _bad(f"Retries must be a whole number >= 0, not {retries!r}", file, entry, "Retries", "Write 'Retries: 2'.")
+    if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= MAX_RETRIES:
+        raise _bad(f"Retries must be a whole number from 0 to {MAX_RETRIES}, not {retries!r}", file, entry, "Retries",
+                   "Write 'Retries: 2'.")
     revision = entry.get("Revision")
     return ScriptRef(ref=ref.strip(), line=line, revision=None if revision is None else str(revision),
                      timeout=float(timeout) if timeout else None, retries=retries)

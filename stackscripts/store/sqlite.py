@@ -17,7 +17,7 @@ from . import queries, rows
 from .base import RunRecord, ServerRecord, Store
 from .liveness import Controller, check_lock, dead_runs, interrupt
 from .outbuf import Chunk, OutputBuffer
-from .schema import default_db_path, open_connection
+from .sqlite_file import default_db_path, open_connection, store_error
 
 __all__ = ["SQLiteStore", "default_db_path"]
 
@@ -31,15 +31,18 @@ class SQLiteStore(Store):
     def __init__(self, path: str | os.PathLike[str] | None = None, *, busy_timeout: float = 10.0,
                  flush_interval: float = 1.0) -> None:
         """Open (creating parent dirs, migrating the schema) and interrupt dead local runs."""
+        if path is not None and not str(path).strip():
+            raise BadInput("the audit store path is empty", hint="Pass --db FILE, or leave it out for the default.")
         self.path = Path(path) if path is not None else default_db_path()
         self._lock = threading.RLock()
-        self._conn = open_connection(self.path, busy_timeout)
+        self._conn, self.read_only = open_connection(self.path, busy_timeout)
         self._closed = False
         self._controller = Controller.current()
         self._open_steps: set[tuple[str, int]] = set()
         self._buffer = OutputBuffer(self.flush, flush_interval)
         try:
-            self.mark_interrupted()
+            if not self.read_only:
+                self.mark_interrupted()
         except BaseException:
             self.close()
             raise
@@ -61,7 +64,7 @@ class SQLiteStore(Store):
                         conn.execute("ROLLBACK")
                     raise
             except sqlite3.Error as exc:
-                raise StackscriptsError(f"audit store {self.path}: {exc}") from exc
+                raise store_error(str(self.path), exc) from exc
 
     def _write(self, body: Callable[[sqlite3.Connection], T],
                chunks: list[Chunk] | None = None) -> T:

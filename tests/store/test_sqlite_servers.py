@@ -120,5 +120,5 @@ def test_closed_store_refuses_calls(db_path: Path) -> None:
 def test_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "junk.db"
     path.write_bytes(os.urandom(4096))
-    with pytest.raises(StackscriptsError, match="cannot open audit store"):
+    with pytest.raises(BadInput, match="is not an SQLite audit store"):
         SQLiteStore(path)
