@@ -2,13 +2,18 @@
 PY := .venv/bin/python
 SS := .venv/bin/stackscripts
 
-.PHONY: setup test demo bench
+.PHONY: setup check test demo bench
 
 setup:
 	@bash .ci/setup.sh
 
-test: setup
+test: setup check
 	$(PY) -m pytest -q -p no:cacheprovider
+
+# lint and types (rules in pyproject.toml); part of `make test`, so CI fails on a new finding
+check: setup
+	$(PY) -m ruff check stackscripts tests benchmarks
+	$(PY) -m mypy
 
 demo: setup
 	STACKSCRIPTS=$(SS) bash demo/run.sh

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(docker.io openssh-server btrfs-progs debootstrap docker-registry apache2-utils shellcheck
-          chromium iproute2 iptables procps git make skopeo busybox-static util-linux)
+          chromium iproute2 iptables procps git make skopeo busybox-static util-linux awscli)
 # Debian's own python3 needs python3-venv for `python3 -m venv` (a pyenv or other python has it).
 if ! command -v python3 >/dev/null 2>&1; then
   PACKAGES+=(python3 python3-venv)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,8 +67,9 @@ class Deployment:
             wave = [s for s in self.servers
                     if s.name not in done and (s.references() | (shared - {s.name})) <= done]
             if not wave:
-                stuck = sorted(set(by_name) - done)
-                raise BadInput(f"env: references form a cycle between {', '.join(stuck)}", file=str(self.path),
+                stuck = [s for s in self.servers if s.name not in done]  # file order: the line of the first
+                raise BadInput(f"env: references form a cycle between {', '.join(sorted(s.name for s in stuck))}",
+                               file=str(self.path), line=stuck[0].line,
                                hint="A server may only reference servers that can be launched before it.")
             waves.append(wave)
             done.update(s.name for s in wave)
@@ -115,9 +117,16 @@ def load_deployment(path: Path | str) -> Deployment:
                 raise BadInput(f"server {item['Name']}: unknown key {key!r}", file=file, line=yamlsrc.line_of(item, key),
                                hint="Allowed keys: " + ", ".join(SERVER_KEYS) + ".")
         server_inputs, server_lines = _inputs(item.get("Inputs"), file, item, "Inputs")
-        servers.append(DeploymentServer(item["Name"], (path.parent / item["Template"]).resolve(), item.get("Cloud"),
+        template = Path(os.path.realpath(path.parent / item["Template"]))  # realpath: a symlink loop must not raise
+        servers.append(DeploymentServer(item["Name"], template, item.get("Cloud"),
                                         item.get("Image"), server_inputs, server_lines, line))
     names = [s.name for s in servers]
+    first_at: dict[str, int | None] = {}
+    for server in servers:
+        if server.name in first_at:
+            raise BadInput(f"two servers are named {server.name!r} (first at line {first_at[server.name]})", file=file,
+                           line=server.line, hint="Give each server a unique Name.")
+        first_at[server.name] = server.line
     unknown_shared = env_servers(inputs) - set(names)
     if unknown_shared:
         raise BadInput(f"deployment Inputs reference unknown server {sorted(unknown_shared)[0]!r}", file=file,
@@ -127,8 +136,6 @@ def load_deployment(path: Path | str) -> Deployment:
         if unknown:
             raise BadInput(f"server {server.name} references unknown server {sorted(unknown)[0]!r}", file=file,
                            line=server.line, hint="Servers: " + ", ".join(names) + ".")
-    if len(set(names)) != len(names):
-        raise BadInput("two servers share a name", file=file, hint="Give each server a unique Name.")
     raw_name = data.get("Name")
     name = raw_name if isinstance(raw_name, str) else path.stem
     return Deployment(name, path, inputs, lines, tuple(servers))

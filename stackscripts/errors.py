@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .model import RunResult
 
 
 class StackscriptsError(Exception):
@@ -78,6 +81,6 @@ class RunFailed(StackscriptsError):
 
     exit_code = 1
 
-    def __init__(self, message: str, result: Any = None) -> None:
+    def __init__(self, message: str, result: RunResult | None = None) -> None:
         super().__init__(message)
         self.result = result

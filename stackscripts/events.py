@@ -34,7 +34,12 @@ class StepOutput:
     server: str
     index: int
     stream: str  # stdout | stderr
-    text: str  # already masked
+    text: str  # already masked, decoded for display (invalid UTF-8 replaced)
+    data: bytes = b""  # the same output as the exact bytes the step wrote (masked): what the store keeps
+
+    @property
+    def raw(self) -> bytes:
+        return self.data or self.text.encode()
 
 
 @dataclass(frozen=True)

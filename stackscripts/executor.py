@@ -2,16 +2,42 @@
 
 from __future__ import annotations
 
+import codecs
 import time
+from collections import deque
 from collections.abc import Mapping
 
 from .errors import ConnectionFailed
 from .events import EventBus, RunFinished, RunStarted, StepFinished, StepOutput, StepStarted
 from .inputs.materialize import masked
-from .masking import Masker
+from .masking import SecretSet, StreamMasker
 from .model import Plan, PlannedStep, RunResult, RunState, StepResult
 from .render.bundle import bundle_files
 from .transport.base import Session
+
+TAIL_CHARS = 1 << 20
+
+
+class Tail:
+    """The last TAIL_CHARS characters of a stream: a step result's output, however much the step printed
+    (the audit store keeps every byte)."""
+
+    def __init__(self, limit: int = TAIL_CHARS) -> None:
+        self.limit = limit
+        self.parts: deque[str] = deque()
+        self.size = 0
+
+    def add(self, text: str) -> None:
+        if not text:
+            return
+        self.parts.append(text)
+        self.size += len(text)
+        while self.size - len(self.parts[0]) >= self.limit:
+            self.size -= len(self.parts.popleft())
+
+    def text(self) -> str:
+        joined = "".join(self.parts)
+        return joined[-self.limit:] if len(joined) > self.limit else joined
 
 
 def retry_pause(failed_attempts: int) -> float:
@@ -22,7 +48,8 @@ def retry_pause(failed_attempts: int) -> float:
 class Executor:
     """Runs steps in order on one server; stops at the first failure unless told to go on."""
 
-    def __init__(self, session: Session, bus: EventBus, *, server: str, run_id: str, secrets: list[str]) -> None:
+    def __init__(self, session: Session, bus: EventBus, *, server: str, run_id: str,
+                 secrets: SecretSet | list[str]) -> None:
         self.session = session
         self.bus = bus
         self.server = server
@@ -77,14 +104,21 @@ class Executor:
         return result
 
     def _attempt(self, step: PlannedStep, env: Mapping[str, str], timeout: float | None) -> StepResult:
-        maskers = {"stdout": Masker(self.secrets), "stderr": Masker(self.secrets)}
-        collected: dict[str, list[str]] = {"stdout": [], "stderr": []}
+        masker = StreamMasker(self.secrets)
+        decoders = {name: codecs.getincrementaldecoder("utf-8")("replace") for name in ("stdout", "stderr")}
+        collected = {"stdout": Tail(), "stderr": Tail()}
+
+        def emit(pieces: list[tuple[str, bytes]], final: bool = False) -> None:
+            for stream, data in pieces:
+                text = decoders[stream].decode(data)
+                collected[stream].add(text)
+                self.bus.emit(StepOutput(self.run_id, self.server, step.index, stream, text, data))
+            if final:
+                for stream, decoder in decoders.items():
+                    collected[stream].add(decoder.decode(b"", final=True))  # only what the store has already
 
         def on_output(stream: str, data: bytes) -> None:
-            text = maskers[stream].feed(data)
-            if text:
-                collected[stream].append(text)
-                self.bus.emit(StepOutput(self.run_id, self.server, step.index, stream, text))
+            emit(masker.feed(stream, data))
 
         started = time.time()
         try:  # the bundle stays in memory: input values never touch the controller's disk
@@ -92,10 +126,6 @@ class Executor:
             exit_code, error = outcome.exit_code, outcome.error
         except ConnectionFailed as exc:
             exit_code, error = -1, f"connection lost: {exc.message}"
-        for stream, masker in maskers.items():
-            tail = masker.flush()
-            if tail:
-                collected[stream].append(tail)
-                self.bus.emit(StepOutput(self.run_id, self.server, step.index, stream, tail))
+        emit(masker.flush(), final=True)
         return StepResult(step.index, step.name, exit_code, started, time.time(),
-                          "".join(collected["stdout"]), "".join(collected["stderr"]), error)
+                          collected["stdout"].text(), collected["stderr"].text(), error)

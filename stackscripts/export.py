@@ -30,7 +30,7 @@ def export_run(run: RunRecord) -> dict[str, Any]:
     """The whole record of a run as plain JSON data; inputs stay masked exactly as the store holds them."""
     return {
         "format": FORMAT, "version": VERSION,
-        "run": {"id": run.id, "server": run.server, "phase": run.phase, "state": run.state, "who": run.who,
+        "run": {"id": run.id, "server": run.server, "phase": run.phase, "state": run.state.value, "who": run.who,
                 "template": run.template, "started": run.started, "ended": run.ended,
                 "duration": _duration(run.started, run.ended), "resumed_from": run.resumed_from,
                 "inputs": dict(run.inputs)},
@@ -68,5 +68,5 @@ def export_run_s3(run: RunRecord, url: str) -> str:
 
 def _metadata(run: RunRecord) -> Mapping[str, str]:
     """A few searchable fields as object metadata (ASCII only, as S3 requires)."""
-    fields = {"stackscripts-run": run.id, "stackscripts-server": run.server, "stackscripts-state": run.state}
+    fields = {"stackscripts-run": run.id, "stackscripts-server": run.server, "stackscripts-state": run.state.value}
     return {k: v for k, v in fields.items() if v.isascii()}

@@ -31,7 +31,7 @@ def check_regular(path: Path | str, what: str = "file") -> os.stat_result:
     except OSError as exc:
         raise _os_error(path, exc, what) from None
     if not stat.S_ISREG(info.st_mode):
-        raise BadInput(f"is {kind_of(info.st_mode)}, not a {what}", file=str(path),
+        raise BadInput(f"is {kind_of(info.st_mode)}, not {_a(what)}", file=str(path),
                        hint=f"Name a regular {what}." if not stat.S_ISDIR(info.st_mode) else "Name a file in it.")
     return info
 
@@ -45,7 +45,7 @@ def read_bytes(path: Path | str, what: str = "file", max_bytes: int = MAX_BYTES,
     info = os.fstat(fd)
     if not stat.S_ISREG(info.st_mode):
         os.close(fd)
-        raise BadInput(f"is {kind_of(info.st_mode)}, not a {what}", file=str(path),
+        raise BadInput(f"is {kind_of(info.st_mode)}, not {_a(what)}", file=str(path),
                        hint=hint or f"Name a regular {what}.")
     with os.fdopen(fd, "rb") as handle:
         if info.st_size > max_bytes:
@@ -57,9 +57,9 @@ def read_bytes(path: Path | str, what: str = "file", max_bytes: int = MAX_BYTES,
     return data
 
 
-def read_text(path: Path | str, what: str = "file", max_bytes: int = MAX_BYTES) -> str:
+def read_text(path: Path | str, what: str = "file", max_bytes: int = MAX_BYTES, hint: str | None = None) -> str:
     """read_bytes decoded as UTF-8; a decoding error names its line."""
-    return decode_utf8(read_bytes(path, what, max_bytes), str(path), what)
+    return decode_utf8(read_bytes(path, what, max_bytes, hint), str(path), what)
 
 
 def decode_utf8(data: bytes, file: str, what: str = "file") -> str:
@@ -70,13 +70,17 @@ def decode_utf8(data: bytes, file: str, what: str = "file") -> str:
                        hint="Save it as UTF-8.") from None
 
 
+def _a(what: str) -> str:
+    return f"{'an' if what[:1] in 'aeiou' else 'a'} {what}"
+
+
 def _os_error(path: Path | str, exc: OSError, what: str) -> BadInput:
     if exc.errno == errno.ENOENT:
         return BadInput(f"no such {what}", file=str(path), hint="Check the path.")
     if exc.errno == errno.ELOOP:
         return BadInput("is a symbolic link loop", file=str(path), hint="Fix or remove the link.")
     if exc.errno == errno.EISDIR:
-        return BadInput(f"is a folder, not a {what}", file=str(path), hint="Name a file in it.")
+        return BadInput(f"is a folder, not {_a(what)}", file=str(path), hint="Name a file in it.")
     if exc.errno in (errno.EACCES, errno.EPERM):
         return BadInput(f"cannot read this {what}: permission denied", file=str(path),
                         hint="Check the file's owner and mode.")

@@ -30,7 +30,9 @@ class ServerState(str, enum.Enum):
     TERMINATED = "terminated"
 
 
-class RunState(str, enum.Enum):
+class RunState(enum.StrEnum):
+    """A run's state: one enum in results, store records, reports and exports (the store keeps the text value)."""
+
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
@@ -232,6 +234,8 @@ class StepResult:
 
 @dataclass(frozen=True)
 class RunResult:
+    """What a run did: its id, server, phase, final state and each step's result."""
+
     run_id: str
     server: str
     phase: Phase

@@ -14,7 +14,7 @@ class StoreRecorder:
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, StepOutput):
-            self.store.append_output(event.run_id, event.index, event.stream, event.text)
+            self.store.append_output(event.run_id, event.index, event.stream, event.raw)
         elif isinstance(event, StepStarted):
             self.store.start_step(event.run_id, event.index, event.name, event.phase, sha256=event.sha256,
                                   inputs=event.inputs)
@@ -22,4 +22,4 @@ class StoreRecorder:
             result = event.result
             self.store.finish_step(event.run_id, result.index, result.exit_code, result.error)
         elif isinstance(event, RunFinished):
-            self.store.finish_run(event.run_id, event.result.state.value)
+            self.store.finish_run(event.run_id, event.result.state)

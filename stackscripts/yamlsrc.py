@@ -129,7 +129,7 @@ class _Converter:
                 if not isinstance(key_node, yaml.ScalarNode):
                     raise BadInput("a mapping key must be a plain name", file=file, line=at(key_node.start_mark.line),
                                    hint="Write the key as plain text followed by ': ', e.g. 'Name: My Template'.")
-                key = str(_scalars.construct_object(key_node))
+                key = str(key_node.value if key_node.tag in _AS_WRITTEN else _scalars.construct_object(key_node))
                 if key in out.lines:
                     raise BadInput(
                         f"duplicate key {key!r} (first at line {out.lines[key]})",
@@ -148,9 +148,14 @@ class _Converter:
                 items.lines.append(at(item.start_mark.line))
                 items.append(self.convert(item, depth + 1))
             return items
-        if node.tag == "tag:yaml.org,2002:timestamp":
-            return node.value  # keep dates as written
+        if node.tag in _AS_WRITTEN:
+            return node.value
         return _scalars.construct_object(node)
+
+
+# Kept as the text written: dates, and the YAML 1.1 words "<<" (merge) and "=" (value) that PyYAML has no
+# safe constructor for (go-yaml, which right_st uses, reads both as text).
+_AS_WRITTEN = ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:merge", "tag:yaml.org,2002:value")
 
 
 def line_of(container: Any, key: Any = None) -> int | None:

@@ -1,22 +1,112 @@
-"""The public Python API: what the CLI calls, and what Python users call.
+"""The public Python API: what the CLI calls, and what Python users call (see docs/api.md).
 
-Design-time functions (scripts, templates, inputs, rendering) live in `api.design` and are
-re-exported here lazily; running things goes through `api.controller.Controller`,
-`api.launcher.Launcher`, `api.fleet` and `api.deploy`.
+    from stackscripts.api import Controller, Cred, RunState
+
+    with Controller("audit.db") as c:
+        result = c.boot("web1", "servertemplates/app.yml", inputs={"GREETING": "hello", "DB_PASSWORD": Cred("db")})
+        assert result.state is RunState.SUCCEEDED
+
+Every name is imported on first use (`import stackscripts.api` loads no SSH, cloud or CLI library);
+type checkers see them through the imports below.
 """
 
 from __future__ import annotations
 
 from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..catalog.lint import Finding
+    from ..catalog.scaffold import ScaffoldResult
+    from ..errors import BadInput, CloudError, Conflict, ConnectionFailed, HostKeyMismatch, NotFound, RunFailed, StackscriptsError
+    from ..events import Event, RunFinished, RunStarted, StepFinished, StepOutput, StepStarted, Subscriber
+    from ..inputs.creds import Credentials
+    from ..model import (
+        InputValue,
+        Phase,
+        Plan,
+        PlannedStep,
+        ResolvedInput,
+        RunResult,
+        RunState,
+        Script,
+        ServerState,
+        StepResult,
+        Template,
+    )
+    from ..plan import ResolvedTemplate
+    from ..render.cloudinit import UserData
+    from ..store.base import RunRecord, ServerRecord, StepRecord, Store
+    from . import reports
+    from .controller import Controller
+    from .deploy import deploy
+    from .design import (
+        catalog,
+        lint,
+        list_scripts,
+        list_templates,
+        load_template,
+        plan,
+        render_bundles,
+        render_user_data,
+        scaffold_script,
+        show_script,
+        template_inputs,
+        unset_required,
+        user_data,
+        validate_template,
+    )
+    from .fleet import FleetResult, ServerOutcome, fleet_boot, run_fleet
+    from .inputs import BLANK, IGNORE, INHERIT, Array, Cred, Env, InputArg, Inputs, Text
+    from .launcher import Discrepancy, Launcher
+
+_HOME: dict[str, tuple[str, ...]] = {
+    ".controller": ("Controller",),
+    ".launcher": ("Launcher", "Discrepancy"),
+    ".fleet": ("fleet_boot", "run_fleet", "FleetResult", "ServerOutcome"),
+    ".deploy": ("deploy",),
+    ".design": ("catalog", "lint", "list_scripts", "list_templates", "load_template", "plan", "render_bundles",
+                "render_user_data", "scaffold_script", "show_script", "template_inputs", "unset_required",
+                "user_data", "validate_template"),
+    "..render.cloudinit": ("UserData",),
+    ".inputs": ("Text", "Cred", "Env", "Array", "BLANK", "IGNORE", "INHERIT", "InputArg", "Inputs"),
+    "..model": ("RunResult", "StepResult", "RunState", "Phase", "ServerState", "Plan", "PlannedStep", "Script",
+                "Template", "InputValue", "ResolvedInput"),
+    "..store.base": ("RunRecord", "StepRecord", "ServerRecord", "Store"),
+    "..errors": ("StackscriptsError", "BadInput", "NotFound", "ConnectionFailed", "HostKeyMismatch", "CloudError",
+                 "Conflict", "RunFailed"),
+    "..events": ("Event", "Subscriber", "RunStarted", "StepStarted", "StepOutput", "StepFinished", "RunFinished"),
+    "..catalog.lint": ("Finding",),
+    "..catalog.scaffold": ("ScaffoldResult",),
+    "..plan": ("ResolvedTemplate",),
+    "..inputs.creds": ("Credentials",),
+}
+_WHERE = {name: module for module, names in _HOME.items() for name in names}
 
 __all__ = [
-    "Finding", "catalog", "lint", "list_scripts", "list_templates", "load_template", "plan", "render_bundles",
-    "render_user_data", "scaffold_script", "show_script", "template_inputs", "unset_required", "validate_template",
+    "Array", "BLANK", "BadInput", "CloudError", "Conflict", "ConnectionFailed", "Controller", "Cred", "Credentials",
+    "Discrepancy", "Env", "Event", "Finding", "FleetResult", "HostKeyMismatch", "IGNORE", "INHERIT", "InputArg",
+    "InputValue", "Inputs", "Launcher", "NotFound", "Phase", "Plan", "PlannedStep", "ResolvedInput", "ResolvedTemplate",
+    "RunFailed", "RunFinished", "RunRecord", "RunResult", "RunStarted", "RunState", "ScaffoldResult", "Script",
+    "ServerOutcome", "ServerRecord", "ServerState", "StackscriptsError", "StepFinished", "StepOutput", "StepRecord",
+    "StepResult", "StepStarted", "Store", "Subscriber", "Template", "Text", "UserData", "catalog", "deploy", "fleet_boot", "lint",
+    "list_scripts", "list_templates", "load_template", "plan", "render_bundles", "render_user_data", "reports",
+    "run_fleet", "scaffold_script", "show_script", "template_inputs", "unset_required", "user_data",
+    "validate_template",
 ]
 
 
 def __getattr__(name: str) -> Any:
-    if name in __all__:  # import the design layer only when it is used (keeps `boot` start-up lean)
-        return getattr(import_module(".design", __name__), name)
-    raise AttributeError(name)
+    """Import a public name from its module on first use, then keep it here."""
+    if name == "reports":
+        value: Any = import_module(".reports", __name__)
+    elif name in _WHERE:
+        value = getattr(import_module(_WHERE[name], __name__), name)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import getpass
 import socket
-from collections.abc import Sequence
+import threading
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from ..catalog.library import Catalog
@@ -13,15 +14,33 @@ from ..events import EventBus, Subscriber
 from ..executor import Executor
 from ..inputs.creds import Credentials
 from ..inputs.materialize import masked, materialize, secret_values
-from ..inputs.resolve import Layer, parse_assignments
+from ..inputs.resolve import Layer
+from ..masking import SecretSet
 from ..model import Phase, Plan, RunResult, RunState, ServerState
 from ..plan import ResolvedTemplate, build_plan, resolve_inputs, resolve_template
 from ..recorder import StoreRecorder
 from ..render.bundle import step_env
-from ..store.base import RunRecord, ServerRecord, Store, stores
+from ..store.base import RunRecord, ServerRecord, Store
 from ..templates import load_template
-from ..transport.base import Session, transports
+from ..transport.base import HostSpec, Session, transports
+from .inputs import Inputs, input_layers
 from .servers import env_lookup, host_spec, new_server
+
+DECOMMISSION_BUDGET = 600.0  # seconds for every Decommission script of a run
+
+
+def check_budget(budget: float) -> float:
+    """A decommission time budget must be a number of seconds above 0 (0 would mean no limit, a negative or NaN
+    budget would skip every script)."""
+    if not (isinstance(budget, (int, float)) and 0 < budget < float("inf")):
+        raise BadInput(f"a decommission budget of {budget!r} seconds is not a number of seconds above 0",
+                       hint="Give the seconds all Decommission scripts may take in all, e.g. --budget 600.")
+    return float(budget)
+
+
+def describe(exc: BaseException) -> str:
+    """Why a run ended outside its steps, one line."""
+    return str(exc).strip() or type(exc).__name__
 
 
 def who() -> str:
@@ -34,11 +53,17 @@ class Controller:
     def __init__(self, db: str | Path | None = None, *, libraries: Sequence[str] | None = None,
                  credentials: Credentials | None = None, transport: str = "ssh",
                  subscribers: Sequence[Subscriber] = (), store: Store | None = None) -> None:
-        self.store = store or stores.get("sqlite")(db)
+        if store is None:
+            from ..store.sqlite import SQLiteStore  # the `sqlite` entry of `stores`, typed
+
+            store = SQLiteStore(db)
+        self.store: Store = store
         self.catalog = Catalog.from_specs(list(libraries or []))
         self.creds = credentials or Credentials()
         self.transport = transports.get(transport)()
         self.bus = EventBus([StoreRecorder(self.store), *subscribers])
+        self._secrets: dict[str, SecretSet] = {}  # host:port -> the secrets of the runs there now
+        self._secrets_lock = threading.Lock()
 
     def close(self) -> None:
         self.store.close()
@@ -51,6 +76,7 @@ class Controller:
 
     # servers
     def add_server(self, name: str, host: str, port: int = 22, key: str | None = None) -> ServerRecord:
+        """Record an existing server reached as `user@host` (user root if left out); Conflict if the name is taken."""
         record = new_server(name, host, port, key)
         try:
             self.store.get_server(name)
@@ -63,36 +89,39 @@ class Controller:
         return self.store.update_server(name, host_key=None)
 
     # runs
-    def boot(self, server: str, template: str | Path, inputs: Sequence[str] = (),
+    def boot(self, server: str, template: str | Path, inputs: Inputs = (),
              layers: Sequence[Layer] = ()) -> RunResult:
         """Run the Boot phase; the server ends operational, or stranded at the failing step."""
         record = self.store.get_server(server)
         resolved = resolve_template(load_template(template), self.catalog)
-        all_layers = [*layers, *([parse_assignments(inputs)] if inputs else [])]
+        all_layers = [*layers, *input_layers(inputs)]
         plan = build_plan(resolved, Phase.BOOT, all_layers, server=server)
         view = masked(resolve_inputs(resolved, all_layers).values())
         return self._execute(record, plan, view, record_server={
             "template": str(Path(template).resolve()), "template_sha256": resolved.template.sha256, "inputs": view})
 
-    def run(self, server: str, script: str, inputs: Sequence[str] = ()) -> RunResult:
+    def run(self, server: str, script: str, inputs: Inputs = ()) -> RunResult:
         """Run one Operational script of the server's template on an operational server."""
         record = self._operational(self.store.get_server(server))
         resolved = self._server_template(record)
-        layers = [self._recorded_layer(record.inputs, "server"), *([parse_assignments(inputs)] if inputs else [])]
+        layers = [self._recorded_layer(record.inputs, "server"), *input_layers(inputs)]
         plan = build_plan(resolved, Phase.OPERATIONAL, layers, server=server, only=script)
         return self._execute(record, plan, masked(step_input for s in plan.steps for step_input in s.inputs))
 
-    def resume(self, run_id: str, inputs: Sequence[str] = ()) -> RunResult:
-        """Continue a failed or interrupted boot from its failing step, with the same inputs."""
+    def resume(self, run_id: str, inputs: Inputs = (), budget: float = DECOMMISSION_BUDGET) -> RunResult:
+        """Continue a failed or interrupted run from its failing step, with the same inputs.
+
+        A Decommission run goes on as Decommission does: from its first failed script, past any failure, within
+        `budget` seconds."""
         run = self.store.get_run(run_id)
-        if run.state not in ("failed", "interrupted"):
+        if run.state not in (RunState.FAILED, RunState.INTERRUPTED):
             raise Conflict(f"run {run.id} is {run.state}; only failed or interrupted runs can be resumed")
         record = self.store.get_server(run.server)
         if run.template is None:
             raise BadInput(f"run {run.id} has no template recorded")
         resolved = resolve_template(load_template(run.template), self.catalog)
         phase = Phase(run.phase)
-        layers = [self._recorded_layer(run.inputs, f"run {run.id}"), *([parse_assignments(inputs)] if inputs else [])]
+        layers = [self._recorded_layer(run.inputs, f"run {run.id}"), *input_layers(inputs)]
         only = None
         if phase is Phase.OPERATIONAL:  # an operational run ran one script: resume that one, not the phase
             if not run.steps:
@@ -107,22 +136,27 @@ class Controller:
             view = masked(step_input for s in plan.steps for step_input in s.inputs)
         else:
             view = masked(resolve_inputs(resolved, layers).values())
+        decommission = phase is Phase.DECOMMISSION
         return self._execute(record, plan, view, start=start, resumed_from=run.id,
-                             record_server={"inputs": view} if phase is Phase.BOOT else None)
+                             record_server={"inputs": view} if phase is Phase.BOOT else None,
+                             keep_going=decommission, budget=budget if decommission else None)
 
-    def decommission(self, server: str, budget: float = 600.0) -> RunResult:
+    def decommission(self, server: str, budget: float = DECOMMISSION_BUDGET) -> RunResult:
         """Every Decommission script, each recorded, within a time budget; failures do not stop the rest."""
+        check_budget(budget)
         record = self.store.get_server(server)
         resolved = self._server_template(record)
         plan = build_plan(resolved, Phase.DECOMMISSION, [self._recorded_layer(record.inputs, "server")], server=server)
         return self._execute(record, plan, dict(record.inputs), keep_going=True, budget=budget)
 
     def runs(self, server: str | None = None, limit: int = 50) -> list[RunRecord]:
+        """Recorded runs, newest first (one server's when named); steps without their output."""
         if server is not None:
             self.store.get_server(server)
         return self.store.list_runs(server, limit)
 
     def get_run(self, run_id: str) -> RunRecord:
+        """One run with its steps and their output; NotFound for an unknown id."""
         return self.store.get_run(run_id)
 
     # internals
@@ -135,7 +169,10 @@ class Controller:
 
     def _resume_point(self, run: RunRecord) -> int:
         """The failed step, or after the last finished one when the controller died between steps."""
-        failed = self.store.last_failed_step(run.id)
+        if run.phase == Phase.DECOMMISSION.value:  # it went on past failures: the first one is where to start
+            failed = min((s.index for s in run.steps if s.exit_code != 0 or s.error), default=None)
+        else:
+            failed = self.store.last_failed_step(run.id)
         if failed is not None:
             return failed
         done = [s.index for s in run.steps if s.exit_code == 0 and not s.error]
@@ -152,7 +189,7 @@ class Controller:
         return resolve_template(load_template(record.template), self.catalog)
 
     @staticmethod
-    def _recorded_layer(shown: dict, source: str) -> Layer:
+    def _recorded_layer(shown: Mapping[str, str], source: str) -> Layer:
         raw = {name: value for name, value in shown.items() if value != "(unset)"}
         hidden = [name for name, value in raw.items() if value == "********"]
         if hidden:
@@ -167,35 +204,45 @@ class Controller:
         lookup = env_lookup(self.store, self.creds, secrets)
         return {s.index: materialize(s.inputs, self.creds, lookup) for s in plan.steps}
 
-    def _execute(self, record: ServerRecord, plan: Plan, view: dict, *, start: int = 0,
+    def _execute(self, record: ServerRecord, plan: Plan, view: Mapping[str, str], *, start: int = 0,
                  resumed_from: str | None = None, keep_going: bool = False, budget: float | None = None,
-                 record_server: dict | None = None) -> RunResult:
+                 record_server: Mapping[str, object] | None = None) -> RunResult:
         secrets: list[str] = []
         envs = self.materialize(plan, secrets)
         secrets += [v for s in plan.steps for v in secret_values(s.inputs, envs[s.index])]
-        # Connect before recording anything: an unreachable host or a changed host key is bad input
-        # that leaves no empty failed run behind and does not touch the server's template or inputs.
-        with self._connect(record, host_spec(record)) as session:
-            run_id = self.store.start_run(record.name, plan.phase.value, who=who(),
-                                          template=str(plan.template.path.resolve()), inputs=view,
-                                          resumed_from=resumed_from)
-            try:
-                if record_server:
-                    self.store.update_server(record.name, **record_server)
-                self._set_state(record.name, plan.phase, None)
-                envs = {i: step_env(s, envs[s.index], server=record.name, run_id=run_id)
-                        for i, s in ((s.index, s) for s in plan.steps)}
-                executor = Executor(session, self.bus, server=record.name, run_id=run_id, secrets=secrets)
-                result = executor.run(plan, envs, start=start, keep_going=keep_going, budget=budget)
-            except BaseException as exc:
-                # e.g. an attachment that does not render: end the run so the server is not left locked
-                state = RunState.INTERRUPTED if isinstance(exc, KeyboardInterrupt) else RunState.FAILED
+        spec = host_spec(record)
+        try:  # connect first: an unreachable host or a changed host key does not touch the server's template,
+            session = self._connect(record, spec)  # inputs or state; the attempt is recorded as a failed run
+        except ConnectionFailed as exc:
+            self._record_attempt(record, plan, view, resumed_from, exc)
+            raise
+        held = self._host_secrets(spec)  # every secret of every run of this controller on that machine, live
+        held.add(secrets)
+        try:
+            with session:
+                run_id = self.store.start_run(record.name, plan.phase.value, who=who(),
+                                              template=str(plan.template.path.resolve()), inputs=view,
+                                              resumed_from=resumed_from)
                 try:
-                    self.store.finish_run(run_id, state.value)
-                    self._set_state(record.name, plan.phase, RunResult(run_id, record.name, plan.phase, state))
-                except StackscriptsError:
-                    pass  # already ended, or the store is gone: the original error is the one to report
-                raise
+                    if record_server:
+                        self.store.update_server(record.name, **record_server)
+                    self._set_state(record.name, plan.phase, None)
+                    envs = {i: step_env(s, envs[s.index], server=record.name, run_id=run_id)
+                            for i, s in ((s.index, s) for s in plan.steps)}
+                    executor = Executor(session, self.bus, server=record.name, run_id=run_id, secrets=held)
+                    result = executor.run(plan, envs, start=start, keep_going=keep_going, budget=budget)
+                except BaseException as exc:
+                    # e.g. an attachment that does not render: end the run so the server is not left locked
+                    interrupted = isinstance(exc, KeyboardInterrupt)
+                    state = RunState.INTERRUPTED if interrupted else RunState.FAILED
+                    try:
+                        self.store.finish_run(run_id, state, None if interrupted else describe(exc))
+                        self._set_state(record.name, plan.phase, RunResult(run_id, record.name, plan.phase, state))
+                    except StackscriptsError:
+                        pass  # already ended, or the store is gone: the original error is the one to report
+                    raise
+        finally:
+            held.remove(secrets)
         self._set_state(record.name, plan.phase, result)
         if not result.ok:
             failed = next((s for s in result.steps if not s.ok), None)
@@ -204,7 +251,22 @@ class Controller:
             raise RunFailed(f"{record.name}: {plan.phase.value} run {run_id}: {what}", result)
         return result
 
-    def _connect(self, record: ServerRecord, spec) -> Session:  # type: ignore[no-untyped-def]
+    def _record_attempt(self, record: ServerRecord, plan: Plan, view: Mapping[str, str], resumed_from: str | None,
+                        exc: ConnectionFailed) -> None:
+        """An attempt that failed before its first step is a failed run with no steps and the reason."""
+        try:
+            self.store.record_attempt(record.name, plan.phase.value, who=who(), inputs=view, error=str(exc),
+                                      template=str(plan.template.path.resolve()), resumed_from=resumed_from)
+        except StackscriptsError as failure:  # e.g. a read-only store: the connection error is the one to report
+            exc.add_note(f"the attempt could not be recorded: {failure}")
+
+    def _host_secrets(self, spec: HostSpec) -> SecretSet:
+        """The secrets this controller holds for the machine at host:port (several server records may name it)."""
+        key = f"{spec.host.strip('[]').lower()}:{spec.port}"
+        with self._secrets_lock:
+            return self._secrets.setdefault(key, SecretSet())
+
+    def _connect(self, record: ServerRecord, spec: HostSpec) -> Session:
         session = self.transport.open(spec)
         if record.host_key is None and getattr(session, "host_key", None):
             self.store.update_server(record.name, host_key=session.host_key)

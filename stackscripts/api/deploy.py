@@ -2,27 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 
+from ..clouds import load_clouds, provider_for
 from ..deployments import DeploymentServer, load_deployment
 from ..errors import BadInput
-from ..inputs.resolve import parse_assignments
 from ..model import Phase, RunResult
 from ..plan import build_plan, resolve_template
 from ..templates import load_template
-from .fleet import FleetResult, ServerOutcome, run_fleet
+from .fleet import FleetResult, ServerOutcome, check_parallel, run_fleet
+from .inputs import Inputs, input_layers
 from .launcher import Launcher
 
 
-def deploy(launcher: Launcher, path: str | Path, inputs: Sequence[str] = (), cloud: str = "local",
+def deploy(launcher: Launcher, path: str | Path, inputs: Inputs = (), cloud: str = "local",
            parallel: int = 10, destroy_on_failure: bool = False) -> FleetResult:
     """Validate every server first; then launch wave by wave, stopping after a wave with a failure."""
+    check_parallel(parallel)
     deployment = load_deployment(path)
-    extra = [replace(parse_assignments(inputs), strict=False)] if inputs else []
+    extra = input_layers(inputs, strict=False)
     declared: set[str] = set()
+    configured = load_clouds()
     for server in deployment.servers:  # bad input fails before any cloud call
+        if (server.cloud or cloud) not in configured:
+            provider_for(server.cloud or cloud)  # NotFound: names the unknown cloud and the configured ones
         resolved = resolve_template(load_template(server.template), launcher.c.catalog)
         build_plan(resolved, Phase.BOOT, [deployment.layer(), deployment.server_layer(server), *extra])
         declared |= {spec.name for script in resolved.scripts() for spec in script.inputs}

@@ -11,16 +11,20 @@ from ..catalog.scaffold import ScaffoldResult, scaffold
 from ..errors import BadInput
 from ..inputs.creds import Credentials
 from ..inputs.materialize import materialize
-from ..inputs.resolve import Layer, parse_assignments
+from ..inputs.resolve import Layer
 from ..model import Phase, Plan, ResolvedInput, Script, Template
 from ..plan import ResolvedTemplate, build_plan, resolve_inputs, resolve_template
-from ..render.bundle import bundle_dirname, step_env, write_bundle
-from ..render.cloudinit import render_cloud_init
+from ..render.bundle import step_env
+from ..render.cloudinit import EC2_USER_DATA_LIMIT, UserData, render_cloud_init
+from ..render.cloudinit_secrets import InstanceCreds, SecretPolicy
+from ..render.outdir import write_bundles
 from ..templates import load_template
+from .inputs import Inputs, input_layers
 
 __all__ = [
     "catalog", "list_scripts", "show_script", "lint", "scaffold_script", "list_templates", "load_template",
-    "validate_template", "unset_required", "template_inputs", "plan", "render_bundles", "render_user_data", "Finding",
+    "validate_template", "unset_required", "template_inputs", "plan", "render_bundles", "render_user_data",
+    "user_data", "UserData", "Finding",
 ]
 
 
@@ -44,8 +48,17 @@ def show_script(ref: str, libraries: Sequence[str] | None = None) -> Script:
     return catalog(libraries).resolve(ref)
 
 
-def lint(paths: Iterable[str | Path], *, shellcheck: bool = True) -> list[Finding]:
-    return lint_paths(paths, shellcheck=shellcheck)
+def lint(paths: Iterable[str | Path] = (), *, shellcheck: bool = True,
+         libraries: Sequence[str] | None = None) -> list[Finding]:
+    """Lint files and folders; with no paths, the libraries (given, else $STACKSCRIPTS_LIBRARY, else ./scripts)."""
+    targets = list(paths)
+    if libraries or not targets:
+        targets += [lib.root for lib in catalog(libraries).libraries]
+    if not targets:
+        raise BadInput("nothing to lint: no paths given and no script library",
+                       hint="Name scripts or folders, pass --library DIR, set STACKSCRIPTS_LIBRARY, "
+                            "or run from a folder with scripts/.")
+    return lint_paths(targets, shellcheck=shellcheck)
 
 
 def scaffold_script(path: str | Path, *, write: bool = True) -> ScaffoldResult:
@@ -63,36 +76,36 @@ def list_templates(folder: str | Path = "servertemplates") -> list[Template]:
 
 
 def validate_template(path: str | Path, libraries: Sequence[str] | None = None,
-                      overrides: Sequence[str] = ()) -> ResolvedTemplate:
+                      overrides: Inputs = ()) -> ResolvedTemplate:
     """Load, resolve every script and check every value given; raises BadInput naming file and line.
 
     Required inputs left unset are not errors here (a deployment, server or -i may give them at launch):
     `unset_required` lists them."""
     resolved = resolve_template(load_template(path), catalog(libraries))
-    resolve_inputs(resolved, [parse_assignments(overrides)] if overrides else [], phase=_NO_PHASE)
+    resolve_inputs(resolved, input_layers(overrides), phase=_NO_PHASE)
     return resolved
 
 
-def unset_required(resolved: ResolvedTemplate, overrides: Sequence[str] = ()) -> list[str]:
+def unset_required(resolved: ResolvedTemplate, overrides: Inputs = ()) -> list[str]:
     """Required Boot inputs that still have no value."""
-    inputs = resolve_inputs(resolved, [parse_assignments(overrides)] if overrides else [], phase=_NO_PHASE)
+    inputs = resolve_inputs(resolved, input_layers(overrides), phase=_NO_PHASE)
     boot = {spec.name for _, script in resolved.steps.get(Phase.BOOT, ()) for spec in script.inputs}
     return [i.name for i in inputs.values() if i.name in boot and i.spec and i.spec.required and i.value is None]
 
 
-def template_inputs(path: str | Path, overrides: Sequence[str] = (), libraries: Sequence[str] | None = None,
+def template_inputs(path: str | Path, overrides: Inputs = (), libraries: Sequence[str] | None = None,
                     layers: Sequence[Layer] = ()) -> list[ResolvedInput]:
     """Every input with its value and source; required inputs still unset are listed, not refused."""
     resolved = resolve_template(load_template(path), catalog(libraries))
-    extra = [*layers, parse_assignments(overrides)] if overrides else list(layers)
+    extra = [*layers, *input_layers(overrides)]
     return list(resolve_inputs(resolved, extra, phase=_NO_PHASE).values())
 
 
-def plan(path: str | Path, phase: Phase | str = Phase.BOOT, overrides: Sequence[str] = (),
+def plan(path: str | Path, phase: Phase | str = Phase.BOOT, overrides: Inputs = (),
          libraries: Sequence[str] | None = None, layers: Sequence[Layer] = (), only: str | None = None) -> Plan:
     phase = phase if isinstance(phase, Phase) else _phase(phase)
     resolved = resolve_template(load_template(path), catalog(libraries))
-    extra = [*layers, parse_assignments(overrides)] if overrides else list(layers)
+    extra = [*layers, *input_layers(overrides)]
     return build_plan(resolved, phase, extra, only=only)
 
 
@@ -103,35 +116,53 @@ def _phase(text: str) -> Phase:
         raise BadInput(f"unknown phase {text!r}", hint="Use boot, operational or decommission.") from None
 
 
-def _envs(the_plan: Plan, include_secrets: bool, creds: Credentials | None) -> dict[int, dict[str, str]]:
+def _envs(the_plan: Plan, include_secrets: bool, creds: Credentials | None, server: str | None,
+          run_id: str | None, policy: SecretPolicy | None = None) -> dict[int, dict[str, str]]:
+    """Each step's environment as a run gives it: STACKSCRIPTS_SERVER (default: the template's file stem) and one
+    new STACKSCRIPTS_RUN_ID for the whole render, so that `.j2` attachments render as they do in a run."""
+    if run_id is None:
+        from ..store.rows import new_run_id
+
+        run_id = new_run_id()
+    server = server or the_plan.template.path.stem
     envs = {}
     for step in the_plan.steps:
-        inputs = step.inputs if include_secrets else tuple(i for i in step.inputs if not i.secret)
-        envs[step.index] = step_env(step, materialize(inputs, creds))
+        if policy is not None:
+            inputs = policy.embedded(step)
+        else:
+            inputs = step.inputs if include_secrets else tuple(i for i in step.inputs if not i.secret)
+        envs[step.index] = step_env(step, materialize(inputs, creds), server=server, run_id=run_id)
     return envs
 
 
 def render_bundles(path: str | Path, out_dir: str | Path, phase: Phase | str = Phase.BOOT,
-                   overrides: Sequence[str] = (), libraries: Sequence[str] | None = None,
-                   include_secrets: bool = False, creds: Credentials | None = None) -> list[Path]:
-    """One runnable bundle per step under out_dir (secret inputs only with include_secrets)."""
+                   overrides: Inputs = (), libraries: Sequence[str] | None = None,
+                   include_secrets: bool = False, creds: Credentials | None = None, *, server: str | None = None,
+                   run_id: str | None = None) -> list[Path]:
+    """One runnable bundle per step under out_dir, written all or nothing (secret inputs only with include_secrets)."""
     the_plan = plan(path, phase, overrides, libraries)
-    envs = _envs(the_plan, include_secrets, creds)
-    out = Path(out_dir)
-    return [write_bundle(step, envs[step.index], out / bundle_dirname(step)) for step in the_plan.steps]
+    envs = _envs(the_plan, include_secrets, creds, server, run_id)
+    return write_bundles([(step, envs[step.index]) for step in the_plan.steps], out_dir)
 
 
-def render_user_data(path: str | Path, overrides: Sequence[str] = (), libraries: Sequence[str] | None = None,
-                     include_secrets: bool = False, creds: Credentials | None = None) -> str:
-    """The boot sequence as cloud-init user-data."""
+def user_data(path: str | Path, overrides: Inputs = (), libraries: Sequence[str] | None = None, *,
+              include_secrets: bool = False, creds_on_instance: str | None = None,
+              max_size: int | None = EC2_USER_DATA_LIMIT, gzip: bool = False, creds: Credentials | None = None,
+              server: str | None = None, run_id: str | None = None) -> UserData:
+    """The boot sequence as cloud-init user-data, refused (BadInput) over max_size bytes (EC2's 16384; None: no
+    limit). A secret input is refused unless the instance fetches it at boot (creds_on_instance: "ssm" or
+    "secretsmanager", for cred: values) or include_secrets embeds it (UserData.notes then says what that means)."""
     the_plan = plan(path, Phase.BOOT, overrides, libraries)
-    if not include_secrets:
-        for step in the_plan.steps:
-            for item in step.inputs:
-                if item.secret and item.value is not None:
-                    raise BadInput(
-                        f"step {step.name!r} needs secret input {item.name} ({item.value.unparse()}), and user-data "
-                        "can be read by anyone with access to the instance's metadata",
-                        file=str(the_plan.template.path),
-                        hint="Pass --include-secrets to embed it anyway, or give the instance the value another way.")
-    return render_cloud_init(the_plan, _envs(the_plan, include_secrets, creds))
+    on_instance = InstanceCreds.named(creds_on_instance) if creds_on_instance else None
+    policy = SecretPolicy(include_secrets=include_secrets, on_instance=on_instance)
+    policy.check(the_plan)  # before any credential is fetched
+    envs = _envs(the_plan, include_secrets, creds, server, run_id, policy)
+    return render_cloud_init(the_plan, envs, policy, max_size=max_size, gzip=gzip)
+
+
+def render_user_data(path: str | Path, overrides: Inputs = (), libraries: Sequence[str] | None = None,
+                     include_secrets: bool = False, creds: Credentials | None = None, *, server: str | None = None,
+                     run_id: str | None = None) -> str:
+    """The boot sequence as cloud-init user-data text, no size limit (user_data() checks it and says more)."""
+    return user_data(path, overrides, libraries, include_secrets=include_secrets, max_size=None, creds=creds,
+                     server=server, run_id=run_id).text

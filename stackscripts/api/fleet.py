@@ -2,23 +2,32 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 from ..errors import BadInput, RunFailed, StackscriptsError
-from ..inputs.resolve import parse_assignments
 from ..model import Phase, RunResult
 from ..plan import build_plan, resolve_template
 from ..templates import load_template
+from .inputs import Inputs, input_layers
+
+if TYPE_CHECKING:
+    from .controller import Controller
+
+Status = Literal["succeeded", "failed", "error", "skipped"]
 
 
 @dataclass(frozen=True)
 class ServerOutcome:
+    """One server of a fleet or deployment: its status, its run's result if it ran, and why not if it did not."""
+
     server: str
-    status: str  # succeeded | failed | error | skipped
+    status: Status
     result: RunResult | None = None
     message: str | None = None
 
@@ -31,32 +40,42 @@ class ServerOutcome:
 
 @dataclass(frozen=True)
 class FleetResult:
+    """Every server's outcome, in the order the servers were given."""
+
     outcomes: tuple[ServerOutcome, ...]
 
     @property
     def ok(self) -> bool:
         return all(o.status == "succeeded" for o in self.outcomes)
 
-    def count(self, status: str) -> int:
+    def count(self, status: Status) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
 
 
-def error_budget(max_errors: str, total: int) -> int:
+def error_budget(max_errors: str | int, total: int) -> int:
     """How many failures are tolerated: "3" or "10%" of the fleet (SSM MaxErrors semantics)."""
     text = str(max_errors).strip()
-    try:
-        if text.endswith("%"):
-            return int(total * float(text[:-1]) / 100)
+    count = re.fullmatch(r"[0-9]+", text)
+    percent = re.fullmatch(r"([0-9]+(?:\.[0-9]+)?)%", text)
+    if count:
         return int(text)
-    except ValueError:
-        raise BadInput(f"--max-errors {max_errors!r} is not a number or a percentage", hint="Write 5 or 10%.") from None
+    if percent and float(percent[1]) <= 100:
+        return int(total * float(percent[1]) / 100)
+    raise BadInput(f"--max-errors {max_errors!r} is not a number of servers (0 or more) or a percentage from 0% to 100%",
+                   hint="Write 5 or 10%.")
+
+
+def check_parallel(parallel: int) -> int:
+    """How many servers at once: a whole number, at least 1."""
+    if isinstance(parallel, bool) or not isinstance(parallel, int) or parallel < 1:
+        raise BadInput(f"--parallel {parallel} must be at least 1", hint="Give how many servers to work on at once.")
+    return parallel
 
 
 def run_fleet(servers: Sequence[str], action: Callable[[str], RunResult], *, parallel: int = 20,
-              max_errors: str = "0") -> FleetResult:
+              max_errors: str | int = "0") -> FleetResult:
     """Run action on each server; once failures exceed the budget, servers not yet started are skipped."""
-    if parallel < 1:
-        raise BadInput(f"--parallel {parallel} must be at least 1")
+    check_parallel(parallel)
     if len(set(servers)) != len(servers):
         raise BadInput("a server is named twice", hint="Name each server once.")
     budget = error_budget(max_errors, len(servers))
@@ -82,8 +101,7 @@ def run_fleet(servers: Sequence[str], action: Callable[[str], RunResult], *, par
     return FleetResult(tuple(outcomes))
 
 
-def check_boot(controller, servers: Sequence[str], template: str | Path,  # type: ignore[no-untyped-def]
-               inputs: Sequence[str] = ()) -> None:
+def check_boot(controller: Controller, servers: Sequence[str], template: str | Path, inputs: Inputs = ()) -> None:
     """BadInput unless every server exists and the template, its scripts and the inputs are valid.
 
     They are the same for every server: checked once, a mistake is one error (exit 2), not one per server.
@@ -91,11 +109,11 @@ def check_boot(controller, servers: Sequence[str], template: str | Path,  # type
     for server in servers:
         controller.store.get_server(server)
     resolved = resolve_template(load_template(template), controller.catalog)
-    build_plan(resolved, Phase.BOOT, [parse_assignments(inputs)] if inputs else [])
+    build_plan(resolved, Phase.BOOT, input_layers(inputs))
 
 
-def fleet_boot(controller, servers: Sequence[str], template: str | Path, inputs: Sequence[str] = (),  # type: ignore[no-untyped-def]
-               parallel: int = 20, max_errors: str = "0") -> FleetResult:
+def fleet_boot(controller: Controller, servers: Sequence[str], template: str | Path, inputs: Inputs = (),
+               parallel: int = 20, max_errors: str | int = "0") -> FleetResult:
     """Validate once (bad input fails before any server is touched), then boot every server."""
     check_boot(controller, servers, template, inputs)
     return run_fleet(servers, lambda s: controller.boot(s, template, inputs), parallel=parallel, max_errors=max_errors)

@@ -2,27 +2,63 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 from ..errors import BadInput
 from ..inputs.creds import Credentials
-from ..inputs.materialize import value_text
+from ..inputs.materialize import EnvLookup, value_text
 from ..inputs.values import parse_value
 from ..store.base import ServerRecord, Store
+from ..store.liveness import Controller as Process
+from ..store.liveness import is_alive
 from ..transport.base import HostSpec
 
 SERVER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 ADDRESS_NAMES = ("PRIVATE_IP", "PUBLIC_IP", "HOST", "ADDRESS")
 
 
+USER_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}\$?$")  # POSIX portable user names; never a leading '-'
+HOST_LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+HOST_HINT = ("Write [USER@]HOST with HOST a host name, an IPv4 or an IPv6 address: root@203.0.113.7, "
+             "admin@web1.example.com, root@[2001:db8::1].")
+
+
+def check_host(text: str, given: str) -> str:
+    """A host name (RFC 1123), an IPv4 address or an IPv6 address (bare or in brackets), as given; else BadInput."""
+    inner = text[1:-1] if text.startswith("[") and text.endswith("]") else text
+    try:
+        ipaddress.ip_address(inner)
+        return inner
+    except ValueError:
+        pass
+    name = text.removesuffix(".")
+    labels = name.split(".")
+    if (text == inner and 0 < len(name) <= 253 and all(HOST_LABEL.match(label) for label in labels)
+            and not labels[-1].isdigit()):  # 999.1.1.1 is a bad IPv4 address, not a name
+        return text
+    raise BadInput(f"--host {given!r}: {text!r} is not a host name, an IPv4 address or an IPv6 address", hint=HOST_HINT)
+
+
 def parse_host(text: str) -> tuple[str, str]:
-    """`user@host` (user defaults to root)."""
+    """`[user@]host` (user defaults to root), each checked: a POSIX user name, a host name or an IP address; so
+    nothing else (`-oProxyCommand=...`, `host;cmd`) can reach an SSH client or a shell."""
     user, sep, host = text.rpartition("@")
     if not host:
-        raise BadInput(f"--host {text!r} has no host name", hint="Write --host root@203.0.113.7.")
-    return (user if sep else "root"), host
+        raise BadInput(f"--host {text!r} has no host name", hint=HOST_HINT)
+    if sep and not USER_NAME.match(user):
+        raise BadInput(f"--host {text!r}: {user!r} is not a user name (up to 32 letters, digits, '_', '.' or '-', "
+                       "not starting with '-')", hint=HOST_HINT)
+    return (user if sep else "root"), check_host(host, text)
+
+
+def check_port(port: int) -> int:
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+        raise BadInput(f"--port {port!r} is not a TCP port", hint="Use a number from 1 to 65535 (SSH: 22).")
+    return port
 
 
 def new_server(name: str, host: str, port: int = 22, key: str | None = None) -> ServerRecord:
@@ -30,14 +66,36 @@ def new_server(name: str, host: str, port: int = 22, key: str | None = None) -> 
         raise BadInput(f"invalid server name {name!r}",
                        hint="Use letters, digits, '-', '_' and '.', starting with a letter or digit.")
     user, address = parse_host(host)
-    if not 0 < port < 65536:
-        raise BadInput(f"--port {port} is not a TCP port", hint="Use 1-65535.")
+    check_port(port)
     key_path = None
     if key:
         key_path = str(Path(os.path.expanduser(key)).resolve())
         if not Path(key_path).is_file():
             raise BadInput("SSH key file not found", file=key_path, hint="Pass --key with a private key file.")
     return ServerRecord(name=name, host=address, port=port, user=user, key_path=key_path)
+
+
+def address(record: ServerRecord) -> str:
+    """How to reach the server (`user@host:port`), or honestly why there is no address."""
+    if record.host:
+        host = f"[{record.host}]" if ":" in record.host else record.host
+        return f"{record.user}@{host}:{record.port}"
+    if record.extra.get("launching") and record.state == "pending":
+        by: Any = record.extra.get("launched_by") or {}
+        try:
+            launcher = Process(str(by["host"]), int(by["pid"]), by.get("start"), by.get("boot"))
+        except (KeyError, TypeError, ValueError):
+            launcher = None
+        alive = is_alive(launcher) if launcher is not None else False
+        if launcher is not None and alive:
+            return f"no address yet (launch in progress, pid {launcher.pid})"
+        if launcher is not None and alive is None:
+            return f"no address yet (launched from {launcher.host}: in progress there, or interrupted)"
+        return (f"no address yet (launch interrupted; 'stackscripts terminate {record.name}' destroys what it "
+                "made)")
+    if record.state == "terminated":
+        return "none (terminated)"
+    return "no address yet (not launched)"
 
 
 def host_spec(server: ServerRecord, connect_timeout: float = 15.0) -> HostSpec:
@@ -47,7 +105,7 @@ def host_spec(server: ServerRecord, connect_timeout: float = 15.0) -> HostSpec:
                     key_path=server.key_path, host_key=server.host_key, connect_timeout=connect_timeout)
 
 
-def env_lookup(store: Store, creds: Credentials, secrets: list[str] | None = None):  # type: ignore[no-untyped-def]
+def env_lookup(store: Store, creds: Credentials, secrets: list[str] | None = None) -> EnvLookup:
     """Resolve env:SERVER:NAME from another server's record: its addresses, extra data, then inputs.
 
     A value that is a credential on the other server stays a secret here: it is added to `secrets`.

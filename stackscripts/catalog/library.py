@@ -6,6 +6,7 @@ import os
 import re
 from pathlib import Path
 
+from .. import files
 from ..errors import BadInput, NotFound
 from ..model import Script
 from .scripts import SCRIPT_SUFFIXES, load_script
@@ -33,7 +34,7 @@ class Library:
         if not self.root.is_dir():
             raise BadInput("library folder not found", file=str(self.root),
                            hint="Pass an existing folder with --library DIR (or NAME=DIR).")
-        self.name = name or self.root.resolve().name
+        self.name = name or Path(os.path.realpath(self.root)).name
         self._index: dict[str, list[Path]] | None = None
         self._cache: dict[Path, tuple[int, Script]] = {}  # path -> (mtime, parsed script)
 
@@ -57,10 +58,7 @@ class Library:
         if self._index is None:
             index: dict[str, list[Path]] = {}
             for path in self.files():
-                try:
-                    head = path.read_text("utf-8", errors="replace")[:8192]
-                except OSError:
-                    continue
+                head = files.read_bytes(path, "script").decode("utf-8", "replace")[:8192]
                 match = _NAME_LINE.search(head)
                 keys = {path.stem, path.name}
                 if match:
@@ -85,11 +83,21 @@ class Library:
         return self.load(unique[0])
 
     def contains(self, path: Path) -> bool:
-        try:
-            path.resolve().relative_to(self.root.resolve())
-            return True
-        except ValueError:
-            return False
+        # os.path.realpath, not Path.resolve: a symlink loop must not raise here
+        real, root = os.path.realpath(path), os.path.realpath(self.root)
+        return os.path.commonpath([real, root]) == root
+
+
+def library_env_specs(value: str) -> list[str]:
+    """The parts of STACKSCRIPTS_LIBRARY (DIR or NAME=DIR, separated by ':'); an empty part is an error."""
+    parts = value.split(os.pathsep)
+    for n, part in enumerate(parts, 1):
+        name, sep, folder = part.partition("=")
+        if not part.strip() or (sep and (not name.strip() or not folder.strip())):
+            raise BadInput(f"STACKSCRIPTS_LIBRARY={value!r}: part {n} ({part!r}) is empty or has no folder",
+                           hint="Write folders separated by ':', each DIR or NAME=DIR, or unset it "
+                                "to use ./scripts.")
+    return parts
 
 
 class Catalog:
@@ -102,8 +110,8 @@ class Catalog:
     @classmethod
     def from_specs(cls, specs: list[str] | None) -> Catalog:
         specs = list(specs or [])
-        if not specs and os.environ.get("STACKSCRIPTS_LIBRARY"):
-            specs = os.environ["STACKSCRIPTS_LIBRARY"].split(os.pathsep)
+        if not specs and os.environ.get("STACKSCRIPTS_LIBRARY") is not None:
+            specs = library_env_specs(os.environ["STACKSCRIPTS_LIBRARY"])
         if not specs and Path("scripts").is_dir():
             specs = ["scripts"]
         return cls([Library.parse_spec(s) for s in specs if s])
@@ -121,7 +129,7 @@ class Catalog:
                 line: int | None = None) -> Script:
         """A path (relative to base), `library/name`, or a name found in exactly one library."""
         candidate = (base / ref) if base is not None else Path(ref)
-        if candidate.is_file():
+        if candidate.is_file() or candidate.is_symlink():  # a broken or looping link is reported when read
             return self.load_path(candidate)
         if candidate.is_dir():
             raise BadInput(f"{ref!r} is a folder, not a script", file=file or str(candidate), line=line,

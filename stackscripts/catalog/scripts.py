@@ -3,28 +3,44 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import re
 from pathlib import Path
 
+from .. import files
 from ..errors import BadInput
 from ..model import Script
 from . import metadata, udf
 
 SCRIPT_SUFFIXES = (".sh", ".bash", ".py", ".rb", ".pl", ".ps1", ".js")
+_TEMPLATE_KEY = re.compile(r"^(RightScripts|MultiCloudImages)\s*:", re.MULTILINE)
+_DEPLOYMENT_KEY = re.compile(r"^Servers\s*:", re.MULTILINE)
 
 
 def read_text(path: Path) -> str:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise BadInput("no such script file", file=str(path), hint="Check the path.") from None
-    except IsADirectoryError:
-        raise BadInput("is a folder, not a script", file=str(path), hint="Name a script file.") from None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise BadInput("the script is not UTF-8 text", file=str(path), line=line,
-                       hint="Save it as UTF-8.") from None
+    """The script's text: a regular UTF-8 file (a FIFO, device or symlink loop is bad input)."""
+    if not path.exists() and not path.is_symlink():
+        raise BadInput("no such script file", file=str(path), hint="Check the path.")
+    return files.read_text(path, "script", hint="Name a script file.")
+
+
+def yaml_kind(path: Path, text: str) -> tuple[str, int] | None:
+    """("ServerTemplate" | "deployment", line of its telling key) for such a YAML file; None for anything else."""
+    if path.suffix.lower() not in (".yaml", ".yml"):
+        return None
+    for kind, key in (("ServerTemplate", _TEMPLATE_KEY), ("deployment", _DEPLOYMENT_KEY)):
+        found = key.search(text)
+        if found:
+            return kind, text.count("\n", 0, found.start()) + 1
+    return None
+
+
+def not_a_script(path: Path, kind: tuple[str, int], doing: str) -> BadInput:
+    """The error for a ServerTemplate or deployment YAML given where a script is expected, saying which it is."""
+    what = {"ServerTemplate": f"check it with 'stackscripts templates validate {path}'",
+            "deployment": f"launch it with 'stackscripts deploy {path}'"}[kind[0]]
+    return BadInput(f"this is a {kind[0]}, not a script, and {doing}", file=str(path), line=kind[1],
+                    hint=f"Name a script file (.sh, .py...) instead; {what}.")
 
 
 def shebang_of(text: str) -> str | None:
@@ -38,10 +54,11 @@ def content_hash(text: str, attach_dir: Path, attachments: tuple[str, ...]) -> s
     body = text.encode("utf-8")
     digest.update(b"script\0%d\0" % len(body) + body)
     for name in sorted(attachments):
-        try:
-            data = (attach_dir / name).read_bytes()
+        path = attach_dir / name
+        if os.path.lexists(path):
+            data = files.read_bytes(path, "attachment")  # a FIFO or a loop is bad input, not a hang
             digest.update(b"attachment\0%s\0%d\0" % (name.encode(), len(data)) + data)
-        except OSError:
+        else:
             digest.update(b"missing\0%s\0" % name.encode())
     return digest.hexdigest()
 
@@ -50,6 +67,9 @@ def load_script(path: Path | str, library: str | None = None, *, require_metadat
     """Parse a script file; a file with neither a metadata block nor UDF tags is an error."""
     path = Path(path)
     text = read_text(path)
+    kind = yaml_kind(path, text)
+    if kind is not None:
+        raise not_a_script(path, kind, "a script is expected here")
     if require_metadata and not text.strip():
         raise BadInput("the script is empty", file=str(path), line=1,
                        hint=f"Write its commands, then run 'stackscripts scripts scaffold {path}' to add the metadata block.")

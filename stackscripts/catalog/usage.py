@@ -7,13 +7,29 @@ from dataclasses import dataclass
 
 from ..model import Script
 
-RUNTIME_VARS = frozenset({
-    "RS_ATTACH_DIR", "RS_PACKAGES", "STACKSCRIPTS_SERVER", "STACKSCRIPTS_RUN_ID",
-    "HOME", "PATH", "USER", "LOGNAME", "PWD", "OLDPWD", "SHELL", "TERM", "LANG", "LC_ALL", "TMPDIR",
-    "HOSTNAME", "RANDOM", "SECONDS", "LINENO", "IFS", "OPTARG", "OPTIND", "PIPESTATUS", "EUID", "UID",
-    "PPID", "FUNCNAME", "BASH_SOURCE", "BASH_VERSION", "BASH_REMATCH", "BASHPID", "REPLY", "EPOCHSECONDS",
-    "DEBIAN_FRONTEND", "HOSTTYPE", "OSTYPE", "MACHTYPE", "GROUPS", "BASH_LINENO", "SUDO_USER",
+# What every step gets from stackscripts (docs/formats.md, runtime contract).
+RUNTIME_VARS = frozenset({"RS_ATTACH_DIR", "RS_PACKAGES", "STACKSCRIPTS_SERVER", "STACKSCRIPTS_RUN_ID"})
+
+# What the login, the shell or the system sets: never an input a script must declare.
+LOGIN_VARS = frozenset({
+    "HOME", "PATH", "USER", "LOGNAME", "PWD", "OLDPWD", "SHELL", "TERM", "LANG", "LANGUAGE", "TZ", "TMPDIR",
+    "MAIL", "MAILPATH", "HOSTNAME", "HOSTTYPE", "OSTYPE", "MACHTYPE", "SHLVL", "COLUMNS", "LINES", "DISPLAY",
+    "EDITOR", "VISUAL", "PAGER", "CDPATH", "ENV", "GLOBIGNORE", "INPUTRC", "POSIXLY_CORRECT", "PROMPT_COMMAND",
+    "SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY", "SSH_AUTH_SOCK", "SSH_ORIGINAL_COMMAND",
+    "SUDO_USER", "SUDO_UID", "SUDO_GID", "SUDO_COMMAND", "DEBIAN_FRONTEND", "DBUS_SESSION_BUS_ADDRESS",
+    "HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY", "ALL_PROXY",
+    "RANDOM", "SRANDOM", "SECONDS", "LINENO", "IFS", "OPTARG", "OPTIND", "OPTERR", "PIPESTATUS", "EUID", "UID",
+    "PPID", "FUNCNAME", "FUNCNEST", "GROUPS", "REPLY", "EPOCHSECONDS", "EPOCHREALTIME", "DIRSTACK", "COPROC",
+    "SHELLOPTS", "TIMEFORMAT", "TMOUT", "PS0", "PS1", "PS2", "PS3", "PS4", "_", "BASH", "BASHOPTS", "BASHPID",
+    "HISTFILE", "HISTSIZE", "HISTFILESIZE", "HISTCONTROL", "HISTIGNORE", "HISTTIMEFORMAT", "HISTCMD",
 })
+LOGIN_PREFIXES = ("LC_", "XDG_", "BASH_")
+
+
+def is_environment(name: str) -> bool:
+    """A variable a step finds in its environment without declaring it (runtime contract or login)."""
+    return name in RUNTIME_VARS or name in LOGIN_VARS or name.startswith(LOGIN_PREFIXES)
+
 
 _SHELL_USE = re.compile(r"\$(?:\{[#!]?)?([A-Z_][A-Z0-9_]*)")  # $X, ${X}, ${#X} (length), ${!X} (indirect)
 _SHELL_DEFAULT = re.compile(r"\$\{([A-Z_][A-Z0-9_]*):?[=-]([^}]*)\}")
@@ -78,4 +94,4 @@ def scan(script: Script) -> Usage:
 def input_candidates(script: Script) -> dict[str, int]:
     """Variables read but never assigned in the script and not provided by the runtime."""
     usage = scan(script)
-    return {n: line for n, line in usage.used.items() if n not in usage.assigned and n not in RUNTIME_VARS}
+    return {n: line for n, line in usage.used.items() if n not in usage.assigned and not is_environment(n)}

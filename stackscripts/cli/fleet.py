@@ -23,13 +23,11 @@ def command() -> None:
 def boot(ctx: click.Context, servers: tuple[str, ...], template: str, parallel: int, max_errors: str,
          inputs: tuple[str, ...], libraries: tuple[str, ...], db: str | None, quiet: bool, as_json: bool) -> None:
     """Boot every SERVER from the template; a summary table at the end."""
-    from ..api.fleet import check_boot, error_budget, fleet_boot
-    from ..errors import BadInput
+    from ..api.fleet import check_boot, check_parallel, error_budget, fleet_boot
     from .live import FleetBoard
 
     error_budget(max_errors, len(servers))  # bad options fail before the live table appears
-    if parallel < 1:
-        raise BadInput(f"--parallel {parallel} must be at least 1")
+    check_parallel(parallel)
     live = not (as_json or quiet)
     with controller(db, libraries, printer=False) as c:
         if live:

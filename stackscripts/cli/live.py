@@ -7,6 +7,20 @@ import time
 from typing import Any
 
 from ..events import Event, RunFinished, RunStarted, StepFinished, StepOutput, StepStarted
+from .termsafe import printable
+
+LINE_MAX = 64 * 1024  # characters of an unfinished line held before it is shown anyway
+
+
+def collapse(line: str) -> str:
+    """A line written with carriage returns (a progress bar) as its last state; a CRLF ending is just an ending."""
+    return next((part for part in reversed(line.split("\r")) if part), "") if "\r" in line else line
+
+
+def pending(rest: str) -> str:
+    """An unfinished line kept to its current state, so a progress bar without a newline does not pile up."""
+    cut = rest.rstrip("\r").rfind("\r")
+    return rest[cut + 1:] if cut >= 0 else rest
 
 
 def fmt_duration(seconds: float) -> str:
@@ -17,7 +31,10 @@ def fmt_duration(seconds: float) -> str:
 
 
 class StreamPrinter:
-    """One server at a time: step banners and line-buffered output (already masked)."""
+    """One server at a time: step banners and line-buffered output (already masked).
+
+    Every printed output line starts with `  SERVER │ `, also where a long line wraps, so that output stays
+    attributable (and greppable) when servers interleave; progress bars drawn with \r show their last state."""
 
     def __init__(self, console: Any, show_output: bool = True) -> None:
         self.console = console
@@ -42,16 +59,18 @@ class StreamPrinter:
             key = (event.server, event.stream)
             text = self.partial.pop(key, "") + event.text
             *lines, rest = text.split("\n")
-            if rest:
+            rest = pending(rest)
+            if len(rest) > LINE_MAX:  # a huge line without a newline: shown in pieces, not held in memory
+                lines.append(rest)
+            elif rest:
                 self.partial[key] = rest
-            style = "dim" if event.stream == "stdout" else "yellow"
             for line in lines:
-                out.print(f"  {event.server} │ {line}", style=style, markup=False, highlight=False)
+                self._line(event.server, event.stream, line)
         elif isinstance(event, StepFinished):
             for stream in ("stdout", "stderr"):
                 rest = self.partial.pop((event.server, stream), "")
                 if rest and self.show_output:
-                    out.print(f"  {event.server} │ {rest}", markup=False, highlight=False)
+                    self._line(event.server, stream, rest)
             r = event.result
             mark = "[green]✓[/]" if r.ok else "[red]✗[/]"
             detail = "" if r.ok else f" — {r.error or f'exit code {r.exit_code}'}"
@@ -61,6 +80,21 @@ class StreamPrinter:
             elapsed = sum(s.duration for s in run.steps)
             colour = "green" if run.ok else "red"
             out.print(f"[{colour}]{event.server}: run {run.run_id} {run.state.value}[/] in {fmt_duration(elapsed)}")
+
+
+    def _line(self, server: str, stream: str, line: str) -> None:
+        """One output line, wrapped to the console's width with the server prefix on every piece."""
+        from rich.cells import cell_len
+        from rich.text import Text
+
+        prefix = f"  {server} │ "
+        width = max(self.console.width - cell_len(prefix), 20)
+        # control sequences from the step are shown as escapes, never obeyed by the operator's terminal
+        pieces = Text(printable(collapse(line).expandtabs(8))).wrap(self.console, width) or [Text("")]
+        style = "dim" if stream == "stdout" else "yellow"
+        for piece in pieces:
+            self.console.print(Text(prefix) + piece, style=style, markup=False, highlight=False, no_wrap=True,
+                               overflow="ignore", crop=False)
 
 
 class FleetBoard:

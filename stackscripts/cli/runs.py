@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from .common import controller, db_option
-from .live import fmt_duration
+from .live import collapse, fmt_duration
 from .output import console, emit, json_option, table
+from .termsafe import printable
 
 if TYPE_CHECKING:
     from ..store.base import RunRecord
@@ -27,7 +28,7 @@ def command() -> None:
 
 @command.command("list")
 @click.option("--server", help="Only this server's runs.")
-@click.option("--limit", default=50, show_default=True, type=int)
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1_000_000))
 @db_option
 @json_option
 @click.pass_context
@@ -40,15 +41,16 @@ def list_(ctx: click.Context, server: str | None, limit: int, db: str | None, as
         t = table("Run", "Server", "Phase", "State", "Steps", "Started", "Duration", "Who")
         for r in runs:
             duration = fmt_duration(r.ended - r.started) if r.ended else "-"
-            t.add_row(r.id, r.server, r.phase, r.state, str(len(r.steps)), _when(r.started), duration, r.who)
+            t.add_row(r.id, r.server, r.phase, r.state.value, str(len(r.steps)), _when(r.started), duration, r.who)
         console().print(t)
 
     emit(ctx, [{**_summary(r), "steps": len(r.steps)} for r in runs], human, as_json=as_json)
 
 
 def _summary(r: RunRecord) -> dict[str, Any]:
-    return {"id": r.id, "server": r.server, "phase": r.phase, "state": r.state, "who": r.who,
-            "template": r.template, "started": r.started, "ended": r.ended, "resumed_from": r.resumed_from}
+    return {"id": r.id, "server": r.server, "phase": r.phase, "state": r.state.value, "who": r.who,
+            "template": r.template, "started": r.started, "ended": r.ended, "resumed_from": r.resumed_from,
+            "error": r.error}
 
 
 @command.command("show")
@@ -65,9 +67,11 @@ def show(ctx: click.Context, run_id: str, db: str | None, as_json: bool) -> None
 
     def human() -> None:
         out = console()
-        out.print(f"[bold]run {r.id}[/]  {r.server}  {r.phase}  {r.state}  by {r.who}  at {_when(r.started)}")
+        out.print(f"[bold]run {r.id}[/]  {r.server}  {r.phase}  {r.state.value}  by {r.who}  at {_when(r.started)}")
         if r.resumed_from:
             out.print(f"resumed from {r.resumed_from}")
+        if r.error:
+            out.print(f"error: {r.error}", markup=False)
         t = table("#", "Step", "Exit", "Duration", "Error")
         for s in r.steps:
             duration = fmt_duration(s.ended - s.started) if s.ended and s.started else "-"
@@ -84,11 +88,16 @@ def show(ctx: click.Context, run_id: str, db: str | None, as_json: bool) -> None
 @click.argument("step", type=int)
 @click.option("--stderr", "stream", flag_value="stderr", help="Only stderr.")
 @click.option("--stdout", "stream", flag_value="stdout", help="Only stdout.")
+@click.option("--raw", is_flag=True, help="The exact bytes the step wrote (control sequences included).")
 @db_option
 @json_option
 @click.pass_context
-def log(ctx: click.Context, run_id: str, step: int, stream: str | None, db: str | None, as_json: bool) -> None:
-    """A step's output (STEP counts from 1), interleaved unless --stdout/--stderr."""
+def log(ctx: click.Context, run_id: str, step: int, stream: str | None, raw: bool, db: str | None,
+        as_json: bool) -> None:
+    """A step's output (STEP counts from 1), interleaved unless --stdout/--stderr.
+
+    On a terminal, control characters the step printed are shown as escapes (\\x1b...) and progress
+    lines drawn with \\r as their last state; --raw writes the exact recorded bytes."""
     from ..errors import NotFound
 
     with controller(db, printer=False) as c:
@@ -98,8 +107,17 @@ def log(ctx: click.Context, run_id: str, step: int, stream: str | None, db: str 
         have = ", ".join(str(s.index + 1) for s in r.steps) or "none"
         raise NotFound(f"run {r.id} has no step {step}", hint=f"It has steps {have}.")
     text = {"stdout": found.stdout, "stderr": found.stderr}.get(stream or "", found.output)
-    emit(ctx, {"run_id": r.id, "step": step, "stream": stream or "output", "text": text},
-         lambda: sys.stdout.write(text), as_json=as_json)
+
+    def human() -> None:
+        if raw:
+            sys.stdout.flush()
+            sys.stdout.buffer.write(found.raw(stream))
+        elif sys.stdout.isatty():
+            sys.stdout.write("\n".join(printable(collapse(line)) for line in text.split("\n")))
+        else:
+            sys.stdout.write(text)
+
+    emit(ctx, {"run_id": r.id, "step": step, "stream": stream or "output", "text": text}, human, as_json=as_json)
 
 
 @command.command("export")
@@ -112,13 +130,13 @@ def export(ctx: click.Context, run_id: str, s3_url: str | None, db: str | None, 
     """The full record of a run (steps, outputs, masked inputs) as JSON, or into S3."""
     import json
 
-    from ..export import export_run, export_run_s3
+    from ..api import reports
 
     with controller(db, printer=False) as c:
-        run = c.get_run(run_id)
-    if s3_url:
-        url = export_run_s3(run, s3_url)
-        emit(ctx, {"run_id": run.id, "url": url}, lambda: click.echo(url), as_json=as_json)
-        return
-    record = export_run(run)
+        if s3_url:
+            url = reports.export_run_s3(c, run_id, s3_url)
+            full_id = url.rsplit("/", 1)[-1].removesuffix(".json")  # the object is <prefix>/<run id>.json
+            emit(ctx, {"run_id": full_id, "url": url}, lambda: click.echo(url), as_json=as_json)
+            return
+        record = reports.export_run(c, run_id)
     emit(ctx, record, lambda: click.echo(json.dumps(record, indent=2, ensure_ascii=False)), as_json=as_json)

@@ -70,15 +70,20 @@ def show(ctx: click.Context, script: str, libraries: tuple[str, ...], as_json: b
 
 
 @command.command("lint")
-@click.argument("paths", nargs=-1, required=True)
+@click.argument("paths", nargs=-1)
 @click.option("--no-shellcheck", is_flag=True, help="Skip shellcheck.")
+@library_option
 @json_option
 @click.pass_context
-def lint(ctx: click.Context, paths: tuple[str, ...], no_shellcheck: bool, as_json: bool) -> None:
-    """Metadata errors, shellcheck findings, undeclared/unused inputs, missing attachments. Exit 2 on errors."""
+def lint(ctx: click.Context, paths: tuple[str, ...], no_shellcheck: bool, libraries: tuple[str, ...],
+         as_json: bool) -> None:
+    """Metadata errors, shellcheck findings, undeclared/unused inputs (body and .j2 attachments), missing attachments.
+
+    PATHS are scripts or folders; with none, the libraries (--library, else $STACKSCRIPTS_LIBRARY, else ./scripts).
+    Exit 2 on errors."""
     from .. import api
 
-    findings = api.lint(paths, shellcheck=not no_shellcheck)
+    findings = api.lint(paths, shellcheck=not no_shellcheck, libraries=libraries)
     errors = sum(1 for f in findings if f.severity == "error")
 
     def human() -> None:

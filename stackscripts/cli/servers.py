@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from .common import controller, db_option
 from .output import console, emit, json_option, table
+
+if TYPE_CHECKING:
+    from ..api.launcher import Discrepancy
+    from ..store.base import ServerRecord
 
 
 @click.group("servers")
@@ -23,9 +29,11 @@ def command() -> None:
 @click.pass_context
 def add(ctx: click.Context, name: str, host: str, port: int, key: str | None, db: str | None, as_json: bool) -> None:
     """Record an existing server (no cloud needed)."""
+    from ..api.servers import address
+
     with controller(db, printer=False) as c:
         record = c.add_server(name, host, port, key)
-    emit(ctx, record, lambda: click.echo(f"added {name} ({record.user}@{record.host}:{record.port})"), as_json=as_json)
+    emit(ctx, record, lambda: click.echo(f"added {name} ({address(record)})"), as_json=as_json)
 
 
 @command.command("list")
@@ -35,7 +43,7 @@ def add(ctx: click.Context, name: str, host: str, port: int, key: str | None, db
 @click.pass_context
 def list_(ctx: click.Context, reconcile: bool, db: str | None, as_json: bool) -> None:
     """Every server with its state and template."""
-    findings: list[dict] = []
+    findings: list[Discrepancy] = []
     with controller(db, printer=False) as c:
         if reconcile:
             from ..api.launcher import Launcher
@@ -44,9 +52,11 @@ def list_(ctx: click.Context, reconcile: bool, db: str | None, as_json: bool) ->
         servers = c.store.list_servers()
 
     def human() -> None:
+        from ..api.servers import address
+
         t = table("Server", "Address", "State", "Template", "Cloud")
         for s in servers:
-            t.add_row(s.name, f"{s.user}@{s.host}:{s.port}" if s.host else "-", s.state, s.template or "-", s.cloud or "-")
+            t.add_row(s.name, address(s) if s.host else "-", s.state, s.template or "-", s.cloud or "-")
         console().print(t)
         for f in findings:
             console().print(f"[yellow]{f['kind']}[/] {f.get('cloud')}: {f.get('server', '')} {f.get('node_id', '')[:12]} "
@@ -63,18 +73,43 @@ def list_(ctx: click.Context, reconcile: bool, db: str | None, as_json: bool) ->
 @json_option
 @click.pass_context
 def show(ctx: click.Context, name: str, db: str | None, as_json: bool) -> None:
-    """One server: address, host key, state, template and resolved inputs (secrets masked)."""
+    """One server: state, addresses, key, cloud and node id, template, host key, inputs (secrets masked)."""
     with controller(db, printer=False) as c:
         s = c.store.get_server(name)
 
     def human() -> None:
         out = console()
-        out.print(f"[bold]{s.name}[/]  {s.user}@{s.host}:{s.port}  state: {s.state}")
-        out.print(f"template: {s.template or '-'}  host key: {(s.host_key or 'not yet recorded')[:60]}", markup=False)
+        out.print(f"[bold]{s.name}[/]  state: {s.state}")
+        for label, value in details(s):
+            out.print(f"  {label:<11} {value}", markup=False)
+        if s.inputs:
+            out.print("inputs:")
         for key, value in s.inputs.items():
             out.print(f"  {key} = {value}", markup=False)
 
     emit(ctx, s, human, as_json=as_json)
+
+
+def details(s: ServerRecord) -> list[tuple[str, str]]:
+    """What `servers show` prints about a server, one labelled line each: how to reach it and where it runs."""
+    from ..api.servers import address
+
+    extra = s.extra or {}
+    rows = [("address", address(s))]
+    rows += [(label, str(extra[key])) for label, key in (("private IP", "private_ip"), ("public IP", "public_ip"))
+             if extra.get(key)]  # fmt: skip
+    rows += [
+        ("key", s.key_path or "- (your SSH agent and keys)"),
+        ("cloud", s.cloud or "- (added by hand)"),
+        ("node id", s.node_id or "-"),
+    ]
+    if s.deployment:
+        rows.append(("deployment", s.deployment))
+    template = s.template or "-"
+    rows.append(("template", f"{template} (sha256 {s.template_sha256[:12]})" if s.template_sha256 else template))
+    host_key = s.host_key or "not yet recorded"
+    rows.append(("host key", host_key if len(host_key) <= 100 else host_key[:72] + "…"))
+    return rows
 
 
 @command.command("remove")

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from .output import console, emit, json_option, table
 from .scripts import library_option
+
+if TYPE_CHECKING:
+    from ..render.cloudinit import UserData
 
 input_option = click.option("-i", "--input", "inputs", multiple=True, metavar="NAME=VALUE",
                             help="Override an input (highest precedence), e.g. -i DOCKER_PACKAGE=text:docker.io.")
@@ -86,7 +90,7 @@ def validate(ctx: click.Context, templates: tuple[str, ...], libraries: tuple[st
     """Check templates: YAML, scripts, attachments, inputs (Required, Possible Values). Exit 2 on the first error."""
     from .. import api
 
-    results = []
+    results: list[dict[str, Any]] = []
     for path in templates:
         resolved = api.validate_template(path, libraries, inputs)
         results.append({"file": path, "name": resolved.template.name, "valid": True,
@@ -114,7 +118,7 @@ def inputs_(ctx: click.Context, template: str, libraries: tuple[str, ...], input
 
     resolved = api.template_inputs(template, inputs, libraries)
     shown = masked(resolved)
-    data = [{"name": r.name, "value": shown[r.name], "source": r.source, "secret": r.secret,
+    data: list[dict[str, Any]] = [{"name": r.name, "value": shown[r.name], "source": r.source, "secret": r.secret,
              "required": bool(r.spec and r.spec.required), "type": r.spec.input_type if r.spec else "single"}
             for r in resolved]
 
@@ -134,21 +138,33 @@ def inputs_(ctx: click.Context, template: str, libraries: tuple[str, ...], input
 @click.option("-o", "--output", "out_dir", metavar="DIR", help="Write one runnable bundle per step into DIR.")
 @click.option("--cloud-init", is_flag=True, help="Print the boot sequence as cloud-init user-data.")
 @click.option("--include-secrets", is_flag=True, help="Embed cred: values (they are left out otherwise).")
+@click.option("--server", metavar="NAME", help="STACKSCRIPTS_SERVER in the bundles and user-data. "
+              "Default: the template's file name without .yaml.")
+@click.option("--creds-on-instance", type=click.Choice(["ssm", "secretsmanager"]),
+              help="With --cloud-init: the instance fetches cred: inputs at boot through its role; none is in the "
+                   "user-data.")
+@click.option("--max-size", type=int, default=16384, show_default=True, metavar="BYTES",
+              help="With --cloud-init: refuse user-data over BYTES (EC2's limit; 0: no limit).")
+@click.option("--gzip", "gzip_", is_flag=True, help="With --cloud-init: gzip the user-data (binary; cloud-init "
+              "accepts it). --json gives it base64-encoded, as EC2's RunInstances takes it.")
 @library_option
 @input_option
 @json_option
 @click.pass_context
 def render(ctx: click.Context, template: str, phase: str, out_dir: str | None, cloud_init: bool,
-           include_secrets: bool, libraries: tuple[str, ...], inputs: tuple[str, ...], as_json: bool) -> None:
+           include_secrets: bool, server: str | None, creds_on_instance: str | None, max_size: int, gzip_: bool,
+           libraries: tuple[str, ...], inputs: tuple[str, ...], as_json: bool) -> None:
     """The exact scripts that would run: bundles (-o DIR), cloud-init user-data, or a listing."""
     from .. import api
 
     if cloud_init:
-        user_data = api.render_user_data(template, inputs, libraries, include_secrets=include_secrets)
-        emit(ctx, {"user_data": user_data}, lambda: sys.stdout.write(user_data), as_json=as_json)
+        _cloud_init(ctx, api.user_data(template, inputs, libraries, include_secrets=include_secrets,
+                                       creds_on_instance=creds_on_instance, max_size=max_size or None,
+                                       gzip=gzip_, server=server), as_json)
         return
     if out_dir:
-        bundles = api.render_bundles(template, out_dir, phase, inputs, libraries, include_secrets=include_secrets)
+        bundles = api.render_bundles(template, out_dir, phase, inputs, libraries, include_secrets=include_secrets,
+                                     server=server)
         written = {"phase": phase, "bundles": [str(b) for b in bundles]}
         emit(ctx, written, lambda: click.echo("".join(f"{b}/run.sh\n" for b in bundles), nl=False), as_json=as_json)
         return
@@ -162,3 +178,31 @@ def render(ctx: click.Context, template: str, phase: str, out_dir: str | None, c
             click.echo(s.script.text, nl=not s.script.text.endswith("\n"))
 
     emit(ctx, data, human, as_json=as_json)
+
+
+def _cloud_init(ctx: click.Context, user_data: UserData, as_json: bool) -> None:
+    """The user-data on stdout (bytes with --gzip), its size and notes on stderr; all in the envelope with --json."""
+    import base64
+
+    from ..errors import BadInput
+
+    data: dict[str, Any] = {"user_data": user_data.text, "size": user_data.size, "gzip": user_data.gzip,
+            "max_size": user_data.max_size, "notes": list(user_data.notes)}
+    if user_data.gzip:
+        data["user_data_base64"] = base64.b64encode(user_data.data).decode("ascii")
+    if user_data.gzip and not as_json and sys.stdout.isatty():
+        raise BadInput("gzip user-data is binary and stdout is a terminal",
+                       hint="Redirect it to a file: > user-data.gz (or pass --json for base64).")
+
+    def human() -> None:
+        for note in user_data.notes:
+            click.echo(f"stackscripts: note: {note}", err=True)
+        click.echo(f"stackscripts: {user_data.describe()}", err=True)
+        if user_data.gzip:
+            sys.stdout.flush()
+            sys.stdout.buffer.write(user_data.data)
+        else:
+            sys.stdout.write(user_data.text)
+
+    emit(ctx, data, human, as_json=as_json)
+

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 
 from ..errors import BadInput
+from ..masking import MIN_SECRET
 from ..model import InputValue, ResolvedInput
 from .creds import Credentials
 
@@ -50,6 +51,12 @@ def materialize(inputs: Iterable[ResolvedInput], creds: Credentials | None = Non
         if item.value is None or item.value.kind == "ignore":
             continue
         env[item.name] = value_text(item.value, item.name, creds, lookup)
+        if item.secret and 0 < len(env[item.name]) < MIN_SECRET:
+            source = f"credential {item.value.text!r}" if item.value.kind == "cred" else "its secret value"
+            raise BadInput(f"input {item.name}: {source} is {len(env[item.name])} character(s) long; "
+                           f"secrets must have at least {MIN_SECRET}",
+                           hint="Masking a shorter secret would hide every occurrence of those letters in the output, "
+                                "and so give the secret away: use a longer value.")
     return env
 
 

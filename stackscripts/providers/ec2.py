@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import CloudError
-from .base import SERVER_TAG, Instance, LaunchSpec, Progress
+from .base import LAUNCH_TAG, SERVER_TAG, Instance, LaunchSpec, Progress
 from .ec2_resources import (
     SSH_GROUP,
     create_volume,
@@ -97,7 +97,12 @@ class EC2Provider(LibcloudProvider):
         devices = devices_for(s.volumes)
         reuse = {v.name: find_persistent(self.cloud, self.driver, spec.server, v.name) for v in s.volumes if not v.ephemeral}
         zone = self.zone_for({n: v for n, v in reuse.items() if v is not None})
-        node = cloud_call(self.cloud, "create_node", self.driver.create_node, **self.node_kwargs(spec, key_pair, group, zone))
+        kwargs = self.node_kwargs(spec, key_pair, group, zone)
+        try:
+            node = cloud_call(self.cloud, "create_node", self.driver.create_node, **kwargs)
+        except BaseException as exc:  # cut short after AWS accepted it? what carries this launch's token
+            self.clean_up_launch(spec.token, exc)
+            raise
         made: list[dict[str, Any]] = []
         try:
             on_created(node.id)
@@ -131,7 +136,7 @@ class EC2Provider(LibcloudProvider):
         kwargs: dict[str, Any] = {
             "name": spec.server, "size": NodeSize(size_id, size_id, 0, 0, 0, 0, self.driver),
             "image": NodeImage(s.image, s.image, self.driver), "ex_keyname": key_pair,
-            "ex_security_groups": [group], "ex_metadata": {**spec.tags, SERVER_TAG: spec.server}}
+            "ex_security_groups": [group], "ex_metadata": {**spec.launch_tags(), SERVER_TAG: spec.server}}
         zone = zone or self.config.get("availability_zone")
         if zone:
             kwargs["location"] = self.location(str(zone))
@@ -182,21 +187,30 @@ class EC2Provider(LibcloudProvider):
                            ex_filters={"instance-id": node_id})
         return nodes[0] if nodes else None
 
-    def destroy(self, node_id: str, extra: Mapping[str, Any] | None = None) -> None:
-        """Terminate the instance, then delete its ephemeral volumes (persistent ones are kept); idempotent."""
+    def destroy(self, node_id: str, extra: Mapping[str, Any] | None = None) -> bool:
+        """Terminate the instance, then delete its ephemeral volumes (persistent ones are kept); idempotent.
+        False when there was nothing left to destroy."""
         node = self.find(node_id)
-        if node is not None and str(node.state).lower() != "terminated":
+        live = node is not None and str(node.state).lower() != "terminated"
+        if live:
             cloud_call(self.cloud, f"terminating {node_id}", self.driver.destroy_node, node)
         records = {r["id"]: dict(r) for r in (extra or {}).get("volumes") or []}
         for record in tagged_volumes(self.cloud, self.driver, node_id):
             records.setdefault(record["id"], record)
         doomed = [r for r in records.values() if r.get("ephemeral", True)]
         if not doomed:
-            return
+            return live
         poll = self.seconds("poll_interval", 2.0)
         if node is not None:
             self.wait_terminated(node_id, self.seconds("wait_terminated", 300.0), poll)
-        delete_volumes(self.cloud, self.driver, doomed, self.seconds("wait_volume", 300.0), poll)
+        return delete_volumes(self.cloud, self.driver, doomed, self.seconds("wait_volume", 300.0), poll) > 0 or live
+
+    def launched(self, token: str) -> list[str]:
+        if not token:
+            return []
+        nodes = cloud_call(self.cloud, "describing instances", self.driver.list_nodes,
+                           ex_filters={f"tag:{LAUNCH_TAG}": token, "instance-state-name": LIVE_STATES})
+        return [n.id for n in nodes if (n.extra.get("tags") or {}).get(LAUNCH_TAG) == token]
 
     def wait_terminated(self, node_id: str, timeout: float, poll: float) -> None:
         """Volumes detach only once the instance has terminated."""
@@ -221,7 +235,8 @@ class EC2Provider(LibcloudProvider):
             if tags.get(SERVER_TAG):
                 host = (node.public_ips or node.private_ips or [""])[0]
                 found.append(Instance(node.id, tags[SERVER_TAG], host, private_ip=(node.private_ips or [None])[0],
-                                      state=str(node.state), extra={"tags": dict(tags)}))
+                                      state=str(node.state), extra={"tags": dict(tags)},
+                                      launch_token=tags.get(LAUNCH_TAG)))
         return found
 
     def check(self) -> str:

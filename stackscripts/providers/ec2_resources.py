@@ -174,14 +174,17 @@ def wait_volume(cloud: str, driver: Any, volume_id: str, states: Iterable[str], 
 
 
 def delete_volumes(cloud: str, driver: Any, records: Sequence[Mapping[str, Any]], timeout: float,
-                   poll: float) -> None:
-    """Delete each volume once it has detached; one already gone is fine."""
+                   poll: float) -> int:
+    """Delete each volume once it has detached; one already gone is fine. How many were deleted."""
+    deleted = 0
     for record in records:
         volume = wait_volume(cloud, driver, record["id"], ("available",), timeout, poll)
         if volume is None:
             continue
         try:
             driver.destroy_volume(volume)  # the return value is not reliable across EC2 look-alikes
+            deleted += 1
         except Exception as exc:
             if not aws_says(exc, "InvalidVolume.NotFound"):
                 fail(cloud, f"deleting volume {record['id']}", exc)
+    return deleted

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..errors import CloudError
-from .base import SERVER_TAG, Instance, LaunchSpec, Progress, Provider
+from .base import LAUNCH_TAG, SERVER_TAG, Instance, LaunchSpec, Progress, Provider
 
 WAIT_RUNNING = 600.0
 
@@ -100,7 +100,7 @@ class LibcloudProvider(Provider):
         size = NodeSize(s.instance_type or "", s.instance_type or "", 0, 0, 0, 0, self.driver)
         kwargs: dict[str, Any] = {"name": spec.server, "image": NodeImage(s.image, s.image, self.driver), "size": size}
         method, takes_metadata = key_method(self.driver.create_node)
-        metadata = dict(spec.tags)
+        metadata = spec.launch_tags()
         if method == "auth":
             kwargs["auth"] = NodeAuthSSHKey(spec.public_key)
         elif method == "keypair":
@@ -134,17 +134,29 @@ class LibcloudProvider(Provider):
     def launch(self, spec: LaunchSpec, on_created: Callable[[str], None], progress: Progress | None = None) -> Instance:
         try:
             node = cloud_call(self.cloud, "create_node", self.driver.create_node, **self.create_kwargs(spec, progress))
-        except BaseException:
-            self.destroy_tagged(spec.server)  # a create interrupted after the cloud accepted it
+        except BaseException as exc:  # the cloud may have accepted a create cut short: what carries our token
+            self.clean_up_launch(spec.token, exc)
             raise
         try:
             on_created(node.id)
             self.after_create(node, spec, progress)
             node = self.wait_running(node, progress)
             return self.to_instance(node, spec.server, spec.settings.ssh_user)
-        except BaseException:
-            self.destroy(node.id)
+        except BaseException as exc:
+            self.clean_up_launch(spec.token, exc, node.id)
             raise
+
+    def clean_up_launch(self, token: str, failure: BaseException, node_id: str | None = None) -> None:
+        """Destroy what this launch made: the node the cloud returned, and what carries the launch token (never
+        by server name); best effort, while failing: a clean-up error becomes a note of the failure.
+
+        Drivers whose create_node takes no ex_metadata carry no token: only a returned node is destroyed."""
+        try:
+            if node_id is not None:
+                self.destroy(node_id)
+            self.destroy_launched(token)
+        except CloudError as exc:
+            failure.add_note(f"clean-up of launch {token} failed too: {exc}")
 
     def wait_running(self, node: Any, progress: Progress | None) -> Any:
         """Until the instance runs and has an address; bounded by config `wait_running`, reported when slow."""
@@ -175,27 +187,26 @@ class LibcloudProvider(Provider):
         nodes = cloud_call(self.cloud, "list_nodes", self.driver.list_nodes)
         return next((n for n in nodes if n.id == node_id), None)
 
-    def destroy_tagged(self, server: str) -> None:
-        """Destroy instances carrying this server's tag; best effort, used while already failing."""
-        try:
-            for instance in self.list_instances():
-                if instance.server == server:
-                    self.destroy(instance.node_id)
-        except CloudError:
-            pass
+    def launched(self, token: str) -> list[str]:
+        nodes = cloud_call(self.cloud, "list_nodes", self.driver.list_nodes)
+        return [n.id for n in nodes if token and node_tags(n).get(LAUNCH_TAG) == token
+                and str(n.state).lower() != "terminated"]
 
-    def destroy(self, node_id: str, extra: Mapping[str, Any] | None = None) -> None:
+    def destroy(self, node_id: str, extra: Mapping[str, Any] | None = None) -> bool:
         node = self.find(node_id)
-        if node is not None:
-            cloud_call(self.cloud, f"destroying {node_id}", self.driver.destroy_node, node)
+        if node is None or str(node.state).lower() == "terminated":
+            return False
+        cloud_call(self.cloud, f"destroying {node_id}", self.driver.destroy_node, node)
+        return True
 
     def list_instances(self) -> list[Instance]:
         found = []
         for node in cloud_call(self.cloud, "list_nodes", self.driver.list_nodes):
-            server = node_tags(node).get(SERVER_TAG)
+            tags = node_tags(node)
+            server = tags.get(SERVER_TAG)
             if server and str(node.state).lower() not in ("terminated",):
                 host = (node.public_ips or node.private_ips or [""])[0]
-                found.append(Instance(node.id, server, host, state=str(node.state)))
+                found.append(Instance(node.id, server, host, state=str(node.state), launch_token=tags.get(LAUNCH_TAG)))
         return found
 
     def check(self) -> str:

@@ -103,7 +103,7 @@ def _steps(run: RunRecord) -> str:
             f'<tr><td></td><td colspan=4><details><summary>output ({len(output)} chars)</summary>'
             f"<pre>{_esc(output)}</pre></details></td></tr>")
     inputs = "".join(f"<tr><td>{_esc(k)}</td><td>{_esc(v)}</td></tr>" for k, v in run.inputs.items())
-    return (f"<h2>{_esc(run.server)} — {_esc(run.phase)} run {_esc(run.id)} ({_esc(run.state)})</h2>"
+    return (f"<h2>{_esc(run.server)} — {_esc(run.phase)} run {_esc(run.id)} ({_esc(run.state.value)})</h2>"
             f"<p>{'by ' + _esc(run.who) + ' ' if run.who else ''}"
             f"at {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(run.started))}</p>"
             "<table><tr><th>#</th><th>Step</th><th>Duration</th><th>Exit</th><th>Status</th></tr>"

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from ..model import Phase, RunState
 from ..store.base import RunRecord, ServerRecord, StepRecord
 
 LAUNCH_ROW = "Launch and boot (instance to SSH)"
@@ -41,7 +43,7 @@ def step_seconds(step: StepRecord) -> float | None:
 
 def launch_seconds(run: RunRecord, server: ServerRecord | None) -> float | None:
     """Instance creation to SSH, for a server's first boot run only."""
-    if server is None or run.phase != "Boot" or run.resumed_from:
+    if server is None or run.phase != Phase.BOOT.value or run.resumed_from:
         return None
     started, ready = server.extra.get("launch_started"), server.extra.get("ssh_ready")
     if not started or not ready or ready > run.started + 1:
@@ -51,6 +53,8 @@ def launch_seconds(run: RunRecord, server: ServerRecord | None) -> float | None:
 
 @dataclass(frozen=True)
 class Row:
+    """One line of the table: a step (or the launch) and its seconds in each run, None where a run lacks it."""
+
     label: str
     values: tuple[float | None, ...]
     failed: tuple[bool, ...]
@@ -58,6 +62,8 @@ class Row:
 
 @dataclass(frozen=True)
 class Comparison:
+    """Runs side by side: their steps matched by phase and name, and each run's total."""
+
     runs: tuple[RunRecord, ...]
     rows: tuple[Row, ...]
     totals: tuple[float, ...]
@@ -135,7 +141,7 @@ def grid(comparison: Comparison, title: str = "Boot time steps") -> list[list[st
 
 def unfinished(comparison: Comparison) -> list[str]:
     """One line per run that did not succeed: 'web2 r-...: failed'."""
-    return [f"{r.server} {r.id}: {r.state}" for r in comparison.runs if r.state != "succeeded"]
+    return [f"{r.server} {r.id}: {r.state.value}" for r in comparison.runs if r.state is not RunState.SUCCEEDED]
 
 
 def _md(cell: str) -> str:
@@ -154,9 +160,10 @@ def boot_table(runs: Sequence[RunRecord], servers: Mapping[str, ServerRecord] | 
     return render(compare(runs, servers))
 
 
-def as_data(comparison: Comparison) -> dict:
+def as_data(comparison: Comparison) -> dict[str, Any]:
+    """The comparison as plain JSON data: runs, rows (seconds, None for n/a) and totals."""
     return {
-        "runs": [{"id": r.id, "server": r.server, "phase": r.phase, "state": r.state} for r in comparison.runs],
+        "runs": [{"id": r.id, "server": r.server, "phase": r.phase, "state": r.state.value} for r in comparison.runs],
         "rows": [{"step": row.label, "seconds": list(row.values), "failed": list(row.failed)} for row in comparison.rows],
         "totals": list(comparison.totals),
     }

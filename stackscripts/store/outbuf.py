@@ -6,21 +6,21 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 
-# (run_id, step index, stream, text)
-Chunk = tuple[str, int, str, str]
+# (run_id, step index, stream, bytes)
+Chunk = tuple[str, int, str, bytes]
 
 
-def coalesce(pending: dict[tuple[str, int], list[tuple[str, str]]]) -> list[Chunk]:
+def coalesce(pending: dict[tuple[str, int], list[tuple[str, bytes]]]) -> list[Chunk]:
     """Join consecutive pieces of the same stream, keeping each step's arrival order."""
     chunks: list[Chunk] = []
     for (run_id, index), pieces in pending.items():
         stream, texts = pieces[0][0], [pieces[0][1]]
         for next_stream, text in pieces[1:]:
             if next_stream != stream:
-                chunks.append((run_id, index, stream, "".join(texts)))
+                chunks.append((run_id, index, stream, b"".join(texts)))
                 stream, texts = next_stream, []
             texts.append(text)
-        chunks.append((run_id, index, stream, "".join(texts)))
+        chunks.append((run_id, index, stream, b"".join(texts)))
     return chunks
 
 
@@ -35,12 +35,12 @@ class OutputBuffer:
         self._flush = flush
         self._interval = interval
         self._cond = threading.Condition()
-        self._pending: dict[tuple[str, int], list[tuple[str, str]]] = {}
+        self._pending: dict[tuple[str, int], list[tuple[str, bytes]]] = {}
         self._due: float | None = None  # monotonic deadline of the next flush; None when empty
         self._closed = False
         self._thread: threading.Thread | None = None
 
-    def add(self, run_id: str, index: int, stream: str, text: str) -> None:
+    def add(self, run_id: str, index: int, stream: str, text: bytes) -> None:
         with self._cond:
             self._pending.setdefault((run_id, index), []).append((stream, text))
             if self._due is None:
@@ -60,7 +60,7 @@ class OutputBuffer:
     def restore(self, chunks: Iterable[Chunk]) -> None:
         """Put back chunks whose write failed, ahead of anything added since; retry later."""
         with self._cond:
-            merged: dict[tuple[str, int], list[tuple[str, str]]] = {}
+            merged: dict[tuple[str, int], list[tuple[str, bytes]]] = {}
             for run_id, index, stream, text in chunks:
                 merged.setdefault((run_id, index), []).append((stream, text))
             for key, pieces in self._pending.items():

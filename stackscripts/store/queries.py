@@ -1,4 +1,4 @@
-"""Read-side queries: run id prefixes, a run with its output, run listings."""
+"""Read-side queries: a run found by any unique part of its id, a run with its output, run listings."""
 
 from __future__ import annotations
 
@@ -9,26 +9,30 @@ from ..errors import BadInput, NotFound
 from . import rows
 from .base import RunRecord, StepRecord
 
+SHOWN = 5  # candidates named when a run id is ambiguous
+
 
 def resolve_run(conn: sqlite3.Connection, run_id: str) -> sqlite3.Row:
-    """The run with this id, or the only run whose id starts with it ("r-" may be left out)."""
-    if not run_id:
-        raise BadInput("empty run id")
-    prefixes = (run_id,) if run_id.startswith("r-") else (run_id, f"r-{run_id}")
-    for prefix in prefixes:
-        # A range on the primary key: uses the index, and is exact (LIKE would ignore case).
-        found: list[sqlite3.Row] = conn.execute(
-            "SELECT * FROM runs WHERE id >= ? AND id < ? ORDER BY id LIMIT 6",
-            (prefix, prefix + "\U0010ffff")).fetchall()
-        exact = [row for row in found if row["id"] == prefix]
-        if exact or len(found) == 1:
-            return (exact or found)[0]
-        if found:
-            shown = ", ".join(row["id"] for row in found[:5])
-            more = " and more" if len(found) > 5 else ""
-            raise BadInput(f"run id {run_id!r} is ambiguous: it matches {shown}{more}",
-                           hint="Give more of the id.")
-    raise NotFound(f"unknown run {run_id!r}")
+    """The run with this id, else the only run whose id contains it: a prefix ("r-" may be left out), the
+    random tail ("a2a2"), the time ("010443"), any unique part. Ambiguous: BadInput naming the candidates."""
+    part = run_id.strip()
+    if not part:
+        raise BadInput("empty run id", hint="Give a run id, or any unique part of one ('stackscripts runs list').")
+    exact: sqlite3.Row | None = conn.execute(  # the primary key: no scan for a whole id
+        "SELECT * FROM runs WHERE id IN (?, ?)", (part, f"r-{part}")).fetchone()
+    if exact is not None:
+        return exact
+    # instr() is exact and case-sensitive, like the ids (LIKE would ignore case and treat % and _ as wildcards).
+    found: list[sqlite3.Row] = conn.execute(
+        "SELECT * FROM runs WHERE instr(id, ?) > 0 ORDER BY id DESC LIMIT ?", (part, SHOWN + 1)).fetchall()
+    if len(found) == 1:
+        return found[0]
+    if found:
+        shown = "; ".join(f"{row['id']} ({row['server']} {row['phase']}, {row['state']})" for row in found[:SHOWN])
+        more = " and more" if len(found) > SHOWN else ""
+        raise BadInput(f"run id {run_id!r} is ambiguous: it matches {shown}{more}",
+                       hint="Give more of the id.")
+    raise NotFound(f"unknown run {run_id!r}", hint="List runs with 'stackscripts runs list'.")
 
 
 def load_run(conn: sqlite3.Connection, run: sqlite3.Row) -> RunRecord:
@@ -38,7 +42,7 @@ def load_run(conn: sqlite3.Connection, run: sqlite3.Row) -> RunRecord:
     outputs = rows.assemble(conn.execute(
         "SELECT idx, stream, text FROM chunks WHERE run_id = ? ORDER BY idx, id", (run["id"],)))
     return rows.run_from_row(
-        run, [rows.step_from_row(step, outputs.get(step["idx"], ("", "", ""))) for step in steps])
+        run, [rows.step_from_row(step, outputs.get(step["idx"], ())) for step in steps])
 
 
 def recent_runs(conn: sqlite3.Connection, server: str | None, limit: int | None) -> list[RunRecord]:

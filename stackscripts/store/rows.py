@@ -10,7 +10,8 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..errors import BadInput
+from ..errors import BadInput, StackscriptsError
+from ..model import RunState
 from .base import RunRecord, ServerRecord, StepRecord
 
 SERVER_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(ServerRecord))
@@ -61,39 +62,59 @@ def server_from_row(row: sqlite3.Row) -> ServerRecord:
     return ServerRecord(**values)
 
 
-def step_from_row(row: sqlite3.Row, outputs: tuple[str, str, str] = ("", "", "")) -> StepRecord:
-    stdout, stderr, output = outputs
+Chunks = tuple[tuple[str, bytes], ...]
+
+
+def step_from_row(row: sqlite3.Row, chunks: Chunks = ()) -> StepRecord:
+    def text(stream: str | None) -> str:
+        return b"".join(data for name, data in chunks if stream in (None, name)).decode("utf-8", "replace")
+
     return StepRecord(
         run_id=row["run_id"], index=row["idx"], name=row["name"], phase=row["phase"],
         sha256=row["sha256"], inputs=json.loads(row["inputs"] or "{}"),
         started=row["started"], ended=row["ended"], exit_code=row["exit_code"],
-        error=row["error"], stdout=stdout, stderr=stderr, output=output,
+        error=row["error"], stdout=text("stdout"), stderr=text("stderr"), output=text(None), chunks=chunks,
     )
 
 
 def run_from_row(row: sqlite3.Row, steps: Iterable[StepRecord] = ()) -> RunRecord:
     return RunRecord(
-        id=row["id"], server=row["server"], phase=row["phase"], state=row["state"],
+        id=row["id"], server=row["server"], phase=row["phase"], state=RunState(row["state"]),
         who=row["who"], template=row["template"], started=row["started"], ended=row["ended"],
         inputs=json.loads(row["inputs"] or "{}"), steps=tuple(steps),
-        resumed_from=row["resumed_from"],
+        resumed_from=row["resumed_from"], error=row["error"],
     )
 
 
-def assemble(chunks: Iterable[sqlite3.Row]) -> dict[int, tuple[str, str, str]]:
-    """Per step index: (stdout, stderr, interleaved output) from chunk rows in id order."""
-    parts: dict[int, tuple[list[str], list[str], list[str]]] = {}
+def assemble(chunks: Iterable[sqlite3.Row]) -> dict[int, Chunks]:
+    """Per step index: its (stream, bytes) chunks in arrival order (rows of older stores hold text)."""
+    parts: dict[int, list[tuple[str, bytes]]] = {}
     for chunk in chunks:
-        stdout, stderr, output = parts.setdefault(chunk["idx"], ([], [], []))
-        (stdout if chunk["stream"] == "stdout" else stderr).append(chunk["text"])
-        output.append(chunk["text"])
-    return {idx: ("".join(a), "".join(b), "".join(c)) for idx, (a, b, c) in parts.items()}
+        data = chunk["text"]
+        parts.setdefault(chunk["idx"], []).append((chunk["stream"], data.encode() if isinstance(data, str) else data))
+    return {idx: tuple(pieces) for idx, pieces in parts.items()}
 
 
 def new_run_id(now: float | None = None) -> str:
     """A short id that sorts by start time (to the second): r-20261129-143005-9f3c."""
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(time.time() if now is None else now))
     return f"r-{stamp}-{secrets.token_hex(2)}"
+
+
+def insert_run(conn: sqlite3.Connection, controller: tuple[Any, ...], values: tuple[Any, ...]) -> str:
+    """Insert a run under a new id; values are server, phase, state, who, template, started, ended, inputs,
+    resumed_from, error; controller is host, pid, start, boot."""
+    for _ in range(100):
+        run_id = new_run_id(values[5])
+        try:
+            conn.execute(
+                "INSERT INTO runs (id, server, phase, state, who, template, started, ended, inputs, resumed_from, "
+                "error, controller_host, controller_pid, controller_start, controller_boot) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (run_id, *values, *controller))
+            return run_id
+        except sqlite3.IntegrityError:
+            continue  # the same id this second: draw again
+    raise StackscriptsError("could not find a free run id")
 
 
 def format_time(timestamp: float) -> str:

@@ -80,6 +80,11 @@ MIGRATIONS: tuple[Migration, ...] = (
             taken REAL NOT NULL
         )""",
     ),
+    # 2: why a run failed outside its steps, e.g. an attempt whose connection failed before the first step
+    # (recorded as a failed run with no steps, so the audit shows every attempt).
+    (
+        "ALTER TABLE runs ADD COLUMN error TEXT",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

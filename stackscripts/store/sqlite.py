@@ -161,30 +161,33 @@ class SQLiteStore(Store):
     def start_run(self, server: str, phase: str, *, who: str, template: str | None,
                   inputs: Mapping[str, str], resumed_from: str | None = None) -> str:
         now = time.time()
-        me = self._controller
         with self._tx() as conn:
             self._server(conn, server)
             if resumed_from is not None:
                 resumed_from = queries.resolve_run(conn, resumed_from)["id"]
-            check_lock(conn, server, now, me.host)
-            for _ in range(100):
-                run_id = rows.new_run_id(now)
-                try:
-                    conn.execute(
-                        "INSERT INTO runs (id, server, phase, state, who, template, started, "
-                        "inputs, resumed_from, controller_host, controller_pid, controller_start, "
-                        "controller_boot) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (run_id, server, rows.text_value(phase), RunState.RUNNING.value, who,
-                         template, now, rows.dump_json(inputs), resumed_from, me.host, me.pid,
-                         me.start, me.boot))
-                    break
-                except sqlite3.IntegrityError:
-                    continue  # the same id this second: draw again
-            else:
-                raise StackscriptsError("could not find a free run id")
+            check_lock(conn, server, now, self._controller.host)
+            run_id = rows.insert_run(conn, self._identity(), (
+                server, rows.text_value(phase), RunState.RUNNING.value, who, template, now, None,
+                rows.dump_json(inputs), resumed_from, None))
             conn.execute("INSERT INTO locks (server, run_id, taken) VALUES (?, ?, ?)",
                          (server, run_id, now))
         return run_id
+
+    def _identity(self) -> tuple[Any, ...]:
+        me = self._controller
+        return me.host, me.pid, me.start, me.boot
+
+    def record_attempt(self, server: str, phase: str, *, who: str, template: str | None,
+                       inputs: Mapping[str, str], error: str, resumed_from: str | None = None) -> str:
+        """A failed run with no steps and its reason; no lock is taken (nothing ran)."""
+        now = time.time()
+        with self._tx() as conn:
+            self._server(conn, server)
+            if resumed_from is not None:
+                resumed_from = queries.resolve_run(conn, resumed_from)["id"]
+            return rows.insert_run(conn, self._identity(), (
+                server, rows.text_value(phase), RunState.FAILED.value, who, template, now, now,
+                rows.dump_json(inputs), resumed_from, error))
 
     def _running(self, conn: sqlite3.Connection, run_id: str) -> sqlite3.Row:
         row: sqlite3.Row | None = conn.execute("SELECT * FROM runs WHERE id = ?",
@@ -195,8 +198,9 @@ class SQLiteStore(Store):
             raise Conflict(f"run {run_id} has already ended ({row['state']})")
         return row
 
-    def finish_run(self, run_id: str, state: str) -> None:
-        """End a run (succeeded, failed or interrupted); unfinished steps get an error."""
+    def finish_run(self, run_id: str, state: str, error: str | None = None) -> None:
+        """End a run (succeeded, failed or interrupted), with why it failed outside any step if it did;
+        unfinished steps get an error."""
         try:
             final = RunState(rows.text_value(state))
         except ValueError:
@@ -208,8 +212,8 @@ class SQLiteStore(Store):
 
         def body(conn: sqlite3.Connection) -> None:
             self._running(conn, run_id)
-            conn.execute("UPDATE runs SET state = ?, ended = ? WHERE id = ?",
-                         (final.value, now, run_id))
+            conn.execute("UPDATE runs SET state = ?, ended = ?, error = ? WHERE id = ?",
+                         (final.value, now, error, run_id))
             conn.execute("UPDATE steps SET error = COALESCE(error, ?), ended = ? "
                          "WHERE run_id = ? AND ended IS NULL",
                          (f"run ended ({final.value}) before the step finished", now, run_id))
@@ -235,17 +239,24 @@ class SQLiteStore(Store):
                 raise Conflict(f"run {run_id} already has a step {index}") from None
         self._open_steps.add((run_id, index))
 
-    def append_output(self, run_id: str, index: int, stream: str, text: str) -> None:
-        """Buffer output of an open step; it reaches the file within about a second."""
+    def append_output(self, run_id: str, index: int, stream: str, text: str | bytes) -> None:
+        """Write output of an open step now, before it is shown anywhere (events reach the store first).
+
+        If the write fails (the file is busy beyond the timeout), the chunk stays buffered and is
+        retried about once a second and before the step or run ends: nothing is lost or reordered.
+        """
         if stream not in STREAMS:
             raise BadInput(f"unknown output stream {stream!r}", hint="Use stdout or stderr.")
-        if isinstance(text, bytes):
-            text = text.decode("utf-8", "replace")
-        if not text:
+        data = text.encode() if isinstance(text, str) else bytes(text)  # kept byte-exact (a BLOB)
+        if not data:
             return
         if (run_id, index) not in self._open_steps or self._closed:
             raise Conflict(f"step {index} of run {run_id} is not open in this store")
-        self._buffer.add(run_id, index, stream, text)
+        self._buffer.add(run_id, index, stream, data)
+        try:
+            self.flush()
+        except StackscriptsError:
+            pass  # kept in the buffer (restored by _write); the flush thread retries
 
     def finish_step(self, run_id: str, index: int, exit_code: int | None,
                     error: str | None) -> None:

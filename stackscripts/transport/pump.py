@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from .base import OutputCallback
 
 CHUNK = 65536
+TAIL = 1 << 20  # with an on_output callback, the result keeps only the last MiB of each stream
 POLL = 1.0  # seconds between liveness checks while the channel is quiet
 LINGER = 2.0  # after the exit status, how long to wait for output still held open by leftovers
 LINGER_MAX = 30.0  # ... even while those leftovers keep writing
@@ -56,7 +57,10 @@ def pump(
     on_output: OutputCallback | None = None,
     alive: Callable[[], bool] = lambda: True,
 ) -> Outcome:
-    """Send stdin (without closing it), then read until the channel closes, dies or times out."""
+    """Send stdin (without closing it), then read until the channel closes, dies or times out.
+
+    With on_output, every byte goes to the callback and the Outcome holds only a tail (TAIL).
+    """
     chan: ChannelLike = channel
     out, err = bytearray(), bytearray()
     try:
@@ -138,5 +142,7 @@ def _drain(chan: ChannelLike, out: bytearray, err: bytearray, on_output: OutputC
             got = True
             sink += data
             if on_output is not None:
-                on_output(name, data)
+                on_output(name, data)  # the callback has it all; memory stays bounded whatever the step prints
+                if len(sink) > 2 * TAIL:
+                    del sink[:-TAIL]
     return got

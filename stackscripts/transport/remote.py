@@ -21,6 +21,9 @@ KILL_AFTER = 5  # seconds between SIGTERM and SIGKILL when a step times out or i
 SECRET_FILES = frozenset({"env"})  # always 0600 on the server
 
 # Runs under the login shell (any POSIX sh: dash and bash are tested). Steps:
+#  0. umask 077 for what this command creates (the run directory, the unpacked bundle, its env
+#     file); the step itself runs under umask 022, which run.sh sets just before it starts the
+#     script (the runtime contract in docs/formats.md);
 #  1. make a private run directory (0700, named with a random nonce), removed on any exit;
 #  2. read exactly {size} bytes of stdin (the tar stream) and unpack it there, modes kept
 #     (-m: no mtimes, so a controller clock ahead of the server's causes no tar warnings);

@@ -16,9 +16,10 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+
+from tests.support import cli as support_cli
 
 HERE = Path(__file__).resolve().parent
 CORPUS_DIRS = ("scripts", "templates")
@@ -82,23 +83,9 @@ def cases_from_headers() -> list[Case]:
     return cases
 
 
-@dataclass
-class Run:
-    argv: list[str]
-    returncode: int
-    stdout: str
-    stderr: str
-    extra: dict = field(default_factory=dict)
+Run = subprocess.CompletedProcess  # what run_cli returns: args, returncode, stdout, stderr
 
 
-def cli_env(**overrides: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STACKSCRIPTS_")}
-    env.update(overrides)
-    return env
-
-
-def run_cli(argv: list[str], **env: str) -> Run:
-    """The real CLI, as a user runs it: a fresh process in the corpus folder."""
-    proc = subprocess.run([sys.executable, "-m", "stackscripts", *argv], cwd=HERE, env=cli_env(**env),
-                          capture_output=True, text=True, timeout=120)
-    return Run(argv, proc.returncode, proc.stdout, proc.stderr)
+def run_cli(argv: list[str], **env: str) -> subprocess.CompletedProcess[str]:
+    """The real CLI, as a user runs it: a fresh process in the corpus folder (tests/support/cli.py)."""
+    return support_cli.run_cli(*argv, env=env, cwd=HERE)

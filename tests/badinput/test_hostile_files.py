@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import threading
 from pathlib import Path
 
@@ -101,3 +102,59 @@ def test_fifo_read_returns_at_once_even_with_a_writer(tmp_path: Path) -> None:
     reader.start()
     reader.join(10)
     assert not reader.is_alive() and isinstance(outcome[0], BadInput)
+
+
+def library_with(tmp_path: Path) -> Path:
+    from tests.support.rightscripts import write_rightscript
+
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    write_rightscript(lib, "Hello", "echo hi\n")
+    return lib
+
+
+def test_fifo_in_a_library_is_named_not_waited_on(tmp_path: Path) -> None:
+    lib = library_with(tmp_path)
+    os.mkfifo(lib / "stray.sh")
+    result = run_cli_in(tmp_path, "scripts", "list", "--library", str(lib))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"{lib / 'stray.sh'}: is a FIFO (named pipe), not a script" in result.stderr
+
+
+def test_symlink_loop_in_a_library_is_bad_input(tmp_path: Path) -> None:
+    lib = library_with(tmp_path)
+    (lib / "a.sh").symlink_to(lib / "b.sh")
+    (lib / "b.sh").symlink_to(lib / "a.sh")
+    for command in (["scripts", "list", "--library", str(lib)], ["scripts", "lint", str(lib / "a.sh")],
+                    ["scripts", "show", str(lib / "a.sh")]):
+        result = run_cli_in(tmp_path, *command)
+        assert result.returncode == 2, (command, result.stdout + result.stderr)
+        assert "is a symbolic link loop" in result.stdout + result.stderr, (command, result.stderr)  # lint: a finding
+        no_traceback(result.stderr)
+
+
+def test_fifo_attachment_is_bad_input(tmp_path: Path) -> None:
+    from tests.support.rightscripts import write_rightscript
+
+    script = write_rightscript(tmp_path, "Hello", "echo hi\n", attachments={"app.conf": "x=1\n"})
+    attachment = script.parent / "attachments" / "app.conf"
+    attachment.unlink()
+    os.mkfifo(attachment)
+    result = run_cli_in(tmp_path, "scripts", "show", str(script))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"{attachment}: is a FIFO (named pipe), not an attachment" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("value", ["", ":", "scripts::more", "=scripts", "name="])
+def test_malformed_library_variable_is_refused(tmp_path: Path, value: str) -> None:
+    (tmp_path / "scripts").mkdir()
+    result = run_cli_in(tmp_path, "scripts", "list", env={"STACKSCRIPTS_LIBRARY": value})
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "STACKSCRIPTS_LIBRARY" in result.stderr and "empty or has no folder" in result.stderr
+    no_traceback(result.stderr)
+
+
+def run_cli_in(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    from tests.support.cli import run_cli
+
+    return run_cli(*args, cwd=cwd, env=env)

@@ -8,13 +8,12 @@ import re
 import shutil
 import stat
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 
 from stackscripts import __version__
-from tests.runner.helpers import ROOT, cli, no_traceback
+from tests.support.cli import ROOT, cli_json, no_traceback, run_cli
 from tests.support.parts import require_binary
 
 pytestmark = pytest.mark.timeout(300)
@@ -27,35 +26,22 @@ SECRET = "s3cr3t-registry-Pa55"
 CREDS = {"STACKSCRIPTS_CRED_REGISTRY_PASSWORD": SECRET, "STACKSCRIPTS_CRED_MARIADB_ROOT_PASSWORD": "m4r1a-r00t-pw"}
 
 
-def run_json(*args: str, code: int = 0, env: dict[str, str] | None = None) -> Any:
-    """One JSON envelope on stdout and nothing else; nothing on stderr; the expected exit code."""
-    done = cli(*args, "--json", env=env)
-    assert done.returncode == code, f"exit {done.returncode}\n{done.stdout}\n{done.stderr}"
-    assert done.stderr == "", done.stderr
-    doc = json.loads(done.stdout)  # exactly one document: json.loads refuses trailing text
-    assert set(doc) == {"api_version", "command", "ok", "data", "error"}
-    assert doc["api_version"] == "stackscripts/v1" and doc["ok"] is (code == 0)
-    assert (doc["error"] is None) is (code == 0)
-    no_traceback(done.stdout)
-    return doc
-
-
 def test_help_and_version() -> None:
-    done = cli("--help")
+    done = run_cli("--help")
     assert done.returncode == 0 and done.stderr == ""
     assert done.stdout.startswith("Usage: stackscripts")
     for command in ("scripts", "templates", "servers", "boot", "run", "resume", "fleet", "runs", "launch", "deploy",
                     "terminate", "clouds", "report"):
         assert re.search(rf"^  {command} ", done.stdout, re.MULTILINE), command
-    version = cli("--version")
+    version = run_cli("--version")
     assert version.returncode == 0 and version.stdout == f"stackscripts, version {__version__}\n"
     assert re.fullmatch(r"\d+\.\d+\.\d+.*", __version__)
-    sub = cli("templates", "--help")
+    sub = run_cli("templates", "--help")
     assert sub.returncode == 0 and all(c in sub.stdout for c in ("list", "show", "validate", "inputs", "render"))
 
 
 def test_scripts_list() -> None:
-    doc = run_json("scripts", "list", "--library", "scripts")
+    doc = cli_json("scripts", "list", "--library", "scripts")
     assert doc["command"] == "scripts list"
     scripts = {s["name"]: s for s in doc["data"]}
     assert len(scripts) == len(list((ROOT / "scripts").glob("*.sh")))
@@ -67,20 +53,20 @@ def test_scripts_list() -> None:
 
 
 def test_scripts_show() -> None:
-    data = run_json("scripts", "show", "scripts/install-docker.sh")["data"]
+    data = cli_json("scripts", "show", "scripts/install-docker.sh")["data"]
     assert data["name"] == "Install Docker" and data["file"] == "scripts/install-docker.sh"
     assert data["interpreter"] == "/bin/bash" and data["description"]
     package = data["inputs"][0]
     assert package["name"] == "DOCKER_PACKAGE" and package["default"] == "text:docker.io"
     assert package["possible_values"] == ["text:docker.io", "text:docker-ce"] and package["required"] is False
-    assert run_json("scripts", "show", "nope/missing.sh", code=2)["error"]["exit_code"] == 2
+    assert cli_json("scripts", "show", "nope/missing.sh", code=2)["error"]["exit_code"] == 2
 
 
 def test_scripts_lint_the_flagship_library() -> None:
-    fast = run_json("scripts", "lint", "scripts/", "--no-shellcheck")["data"]
+    fast = cli_json("scripts", "lint", "scripts/", "--no-shellcheck")["data"]
     assert fast["errors"] == 0
     require_binary("shellcheck", "shellcheck (apt-get install -y shellcheck)")
-    data = run_json("scripts", "lint", "scripts/")["data"]
+    data = cli_json("scripts", "lint", "scripts/")["data"]
     assert data["errors"] == 0, data["findings"]
     assert all(f["severity"] != "error" for f in data["findings"])
 
@@ -100,31 +86,31 @@ def test_scripts_scaffold(tmp_path: Path) -> None:
     original = strip_metadata(ROOT / "scripts" / "install-docker.sh", target)
     assert "RightScript Name" not in original
 
-    dry = run_json("scripts", "scaffold", str(target), "--dry-run")["data"]
+    dry = cli_json("scripts", "scaffold", str(target), "--dry-run")["data"]
     assert dry["changed"] is True and dry["written"] is False
     assert target.read_text() == original  # --dry-run writes nothing
     assert set(dry["added_inputs"]) == {"DOCKER_PACKAGE", "DOCKER_MAX_CONCURRENT_DOWNLOADS", "DOCKER_LOG_MAX_SIZE"}
     assert "stackscripts-lib.sh" in dry["added_attachments"]
     assert dry["text"].startswith("#!/bin/bash\n# ---\n# RightScript Name: ") and dry["text"].endswith(original[12:])
-    human = cli("scripts", "scaffold", str(target), "--dry-run")
+    human = run_cli("scripts", "scaffold", str(target), "--dry-run")
     assert human.returncode == 0 and human.stdout == dry["text"] and target.read_text() == original
 
-    written = run_json("scripts", "scaffold", str(target))["data"]
+    written = cli_json("scripts", "scaffold", str(target))["data"]
     assert written["changed"] is True and written["written"] is True
     assert target.read_text() == dry["text"]
-    shown = run_json("scripts", "show", str(target))["data"]
+    shown = cli_json("scripts", "show", str(target))["data"]
     assert [i["name"] for i in shown["inputs"]] == dry["added_inputs"]
     assert next(i for i in shown["inputs"] if i["name"] == "DOCKER_PACKAGE")["default"] == "text:docker.io"
-    again = run_json("scripts", "scaffold", str(target))["data"]
+    again = cli_json("scripts", "scaffold", str(target))["data"]
     assert again["changed"] is False and again["written"] is False and target.read_text() == dry["text"]
 
 
 def test_templates_list_and_show() -> None:
-    listed = run_json("templates", "list", "servertemplates")["data"]
+    listed = cli_json("templates", "list", "servertemplates")["data"]
     by_name = {t["name"]: t for t in listed}
     assert set(by_name) == {"Docker All-in-One", "Docker Registry", "Packages All-in-One"}
     assert by_name["Docker All-in-One"]["steps"] == {"Boot": 6, "Operational": 4, "Decommission": 2}
-    shown = run_json("templates", "show", FLAGSHIP)["data"]
+    shown = cli_json("templates", "show", FLAGSHIP)["data"]
     assert shown["name"] == "Docker All-in-One" and re.fullmatch(r"[0-9a-f]{64}", shown["sha256"])
     assert [s["name"] for s in shown["phases"]["Boot"]] == BOOT
     assert [s["timeout"] for s in shown["phases"]["Boot"]][3:] == [900, 600, 300]
@@ -133,18 +119,18 @@ def test_templates_list_and_show() -> None:
 
 
 def test_templates_validate_lists_unset_required() -> None:
-    (result,) = run_json("templates", "validate", FLAGSHIP)["data"]
+    (result,) = cli_json("templates", "validate", FLAGSHIP)["data"]
     assert result["valid"] is True and result["steps"] == 12
     assert result["unset_required"] == ["APP_API_IMAGE", "APP_WORKER_IMAGE"]
-    (given,) = run_json("templates", "validate", FLAGSHIP, *APP)["data"]
+    (given,) = cli_json("templates", "validate", FLAGSHIP, *APP)["data"]
     assert given["unset_required"] == []
-    every = run_json("templates", "validate", *sorted(str(p.relative_to(ROOT)) for p in
+    every = cli_json("templates", "validate", *sorted(str(p.relative_to(ROOT)) for p in
                                                       (ROOT / "servertemplates").glob("*.yaml")))["data"]
     assert len(every) == 3 and all(r["valid"] for r in every)
 
 
 def test_templates_inputs_show_value_and_source() -> None:
-    data = run_json("templates", "inputs", FLAGSHIP, *APP, "-i", "MARIADB_ROOT_PASSWORD=cred:OTHER_DB_PW",
+    data = cli_json("templates", "inputs", FLAGSHIP, *APP, "-i", "MARIADB_ROOT_PASSWORD=cred:OTHER_DB_PW",
                     env=CREDS)["data"]
     inputs = {row["name"]: row for row in data}
     assert (inputs["DOCKER_PACKAGE"]["value"], inputs["DOCKER_PACKAGE"]["source"]) == (
@@ -158,15 +144,15 @@ def test_templates_inputs_show_value_and_source() -> None:
     db = inputs["MARIADB_ROOT_PASSWORD"]
     assert (db["value"], db["source"], db["secret"]) == ("cred:OTHER_DB_PW", "command line", True)
     assert inputs["CHECK_ENDPOINTS"]["type"] == "array" and inputs["CHECK_ENDPOINTS"]["value"].startswith("array:[")
-    done = cli("templates", "inputs", FLAGSHIP, *APP, env=CREDS)  # the human table: no secret either
+    done = run_cli("templates", "inputs", FLAGSHIP, *APP, env=CREDS)  # the human table: no secret either
     assert done.returncode == 0 and SECRET not in done.stdout and "cred:REGISTRY_PASSWORD" in done.stdout
-    bad = run_json("templates", "inputs", FLAGSHIP, *APP, "-i", "NO_SUCH_INPUT=text:1", code=2)
+    bad = cli_json("templates", "inputs", FLAGSHIP, *APP, "-i", "NO_SUCH_INPUT=text:1", code=2)
     assert "NO_SUCH_INPUT" in bad["error"]["message"]
 
 
 def test_templates_render_bundles(tmp_path: Path) -> None:
     out = tmp_path / "bundles"
-    data = run_json("templates", "render", FLAGSHIP, "--phase", "boot", "-o", str(out), *APP, env=CREDS)["data"]
+    data = cli_json("templates", "render", FLAGSHIP, "--phase", "boot", "-o", str(out), *APP, env=CREDS)["data"]
     bundles = [Path(b) for b in data["bundles"]]
     assert [b.name for b in bundles] == ["01-install-docker", "02-setup-btrfs", "03-registry-keys",
                                          "04-launch-containers", "05-launch-app-containers", "06-check-containers"]
@@ -186,7 +172,7 @@ def test_templates_render_bundles(tmp_path: Path) -> None:
     assert (bundles[0] / "script").read_bytes() == (ROOT / "scripts" / "install-docker.sh").read_bytes()
 
     secret_out = tmp_path / "with-secrets"
-    run_json("templates", "render", FLAGSHIP, "-o", str(secret_out), "--include-secrets", *APP, env=CREDS)
+    cli_json("templates", "render", FLAGSHIP, "-o", str(secret_out), "--include-secrets", *APP, env=CREDS)
     keys = secret_out / "03-registry-keys" / "env"
     assert f"REGISTRY_PASSWORD={SECRET}" in keys.read_text().split("\0")
     assert stat.S_IMODE(keys.stat().st_mode) == 0o600
@@ -194,15 +180,16 @@ def test_templates_render_bundles(tmp_path: Path) -> None:
 
 
 def test_templates_render_cloud_init() -> None:
-    refused = run_json("templates", "render", FLAGSHIP, "--cloud-init", *APP, code=2, env=CREDS)
+    refused = cli_json("templates", "render", FLAGSHIP, "--cloud-init", *APP, code=2, env=CREDS)
     assert refused["command"] == "templates render" and refused["data"] is None
     assert refused["error"]["exit_code"] == 2 and "--include-secrets" in refused["error"]["message"]
     assert "REGISTRY_PASSWORD" in refused["error"]["message"] and refused["error"]["file"] == FLAGSHIP
-    human = cli("templates", "render", FLAGSHIP, "--cloud-init", *APP, env=CREDS)
+    human = run_cli("templates", "render", FLAGSHIP, "--cloud-init", *APP, env=CREDS)
     assert human.returncode == 2 and human.stdout == "" and "--include-secrets" in human.stderr
     no_traceback(human.stderr)
 
-    data = run_json("templates", "render", FLAGSHIP, "--cloud-init", "--include-secrets", *APP, env=CREDS)["data"]
+    data = cli_json("templates", "render", FLAGSHIP, "--cloud-init", "--include-secrets", "--max-size", "0", *APP,
+                    env=CREDS)["data"]
     user_data = data["user_data"]
     assert user_data.startswith("#cloud-config\n") and SECRET not in user_data  # embedded, but base64-encoded
     doc = yaml.safe_load(user_data)
@@ -212,5 +199,14 @@ def test_templates_render_cloud_init() -> None:
     assert len(envs) == 6 and all(f["permissions"] == "0600" for f in envs)
     keys = next(f for path, f in files.items() if path.endswith("03-registry-keys/env"))
     assert f"REGISTRY_PASSWORD={SECRET}".encode() in base64.b64decode(keys["content"]).split(b"\0")
-    text = cli("templates", "render", FLAGSHIP, "--cloud-init", "--include-secrets", *APP, env=CREDS)
-    assert text.returncode == 0 and text.stdout == user_data and text.stderr == ""
+    text = run_cli("templates", "render", FLAGSHIP, "--cloud-init", "--include-secrets", "--max-size", "0", *APP,
+                   env=CREDS)
+    assert text.returncode == 0
+
+    def without_envs(document: str) -> object:  # env files hold each render's new STACKSCRIPTS_RUN_ID
+        loaded = yaml.safe_load(document)
+        loaded["write_files"] = [f for f in loaded["write_files"] if not f["path"].endswith("/env")]
+        return loaded
+
+    assert without_envs(text.stdout) == without_envs(user_data)
+    assert "cloud-init keeps copies under /var/lib/cloud/instance/" in text.stderr  # what --include-secrets means

@@ -2,34 +2,23 @@
 
 from __future__ import annotations
 
-import json
-import socket
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.runner.fixtures import Bench, SshdPool, bench, sshd_pool  # noqa: F401 - fixtures
-from tests.runner.helpers import Step, cli, no_traceback, numbered_step
+from tests.runner.helpers import Step, numbered_step
+from tests.support.cli import cli_json, no_traceback, run_cli
+from tests.support.net import free_port
 
 pytestmark = pytest.mark.timeout(180)
-
-
-def run_json(*args: str, code: int = 0) -> Any:
-    """Run with --json; check the exit code and that stdout is one envelope and nothing else."""
-    done = cli(*args, "--json")
-    assert done.returncode == code, f"exit {done.returncode}\n{done.stdout}\n{done.stderr}"
-    doc = json.loads(done.stdout)
-    assert doc["api_version"] == "stackscripts/v1"
-    assert doc["ok"] is (code == 0)
-    no_traceback(done.stdout + done.stderr)
-    return doc
 
 
 def add_server(db: Path, name: str, server: Any, **overrides: Any) -> Any:
     port = str(overrides.get("port", server.port))
     key = overrides.get("key", server.key_path)
-    return run_json("servers", "add", name, "--host", f"{server.user}@{server.host}", "--port", port,
+    return cli_json("servers", "add", name, "--host", f"{server.user}@{server.host}", "--port", port,
                     "--key", key, "--db", str(db))
 
 
@@ -49,11 +38,11 @@ def test_servers_add_list_show(bench: Bench) -> None:
     assert added["command"] == "servers add"
     assert added["data"]["name"] == "web1" and added["data"]["port"] == server.port
     assert added["data"]["host"] == "127.0.0.1" and added["data"]["state"] == "pending"
-    listed = run_json("servers", "list", "--db", db)
+    listed = cli_json("servers", "list", "--db", db)
     assert [s["name"] for s in listed["data"]] == ["web1"]
-    shown = run_json("servers", "show", "web1", "--db", db)
+    shown = cli_json("servers", "show", "web1", "--db", db)
     assert shown["data"]["host_key"] is None and shown["data"]["key_path"] == server.key_path
-    again = run_json("servers", "add", "web1", "--host", "root@127.0.0.1", "--db", db, code=2)
+    again = cli_json("servers", "add", "web1", "--host", "root@127.0.0.1", "--db", db, code=2)
     assert "already exists" in again["error"]["message"] and again["error"]["exit_code"] == 2
 
 
@@ -61,7 +50,7 @@ def test_boot_and_runs_list_show_log(world: Bench) -> None:
     server = world.sshd["web1"]
     db = str(world.db)
     template = world.template()
-    booted = run_json("boot", "web1", "-t", str(template), "-i", "MSG_3=text:three", "--db", db)
+    booted = cli_json("boot", "web1", "-t", str(template), "-i", "MSG_3=text:three", "--db", db)
     data = booted["data"]
     assert booted["command"] == "boot" and booted["error"] is None
     assert data["state"] == "succeeded" and data["server"] == "web1" and data["phase"] == "Boot"
@@ -69,16 +58,16 @@ def test_boot_and_runs_list_show_log(world: Bench) -> None:
     run_id = data["run_id"]
     assert world.ran("web1") == [1, 2, 3, 4, 5]
 
-    listed = run_json("runs", "list", "--db", db)["data"]
+    listed = cli_json("runs", "list", "--db", db)["data"]
     assert [(r["id"], r["state"], r["steps"]) for r in listed] == [(run_id, "succeeded", 5)]
-    shown = run_json("runs", "show", run_id, "--db", db)["data"]
+    shown = cli_json("runs", "show", run_id, "--db", db)["data"]
     assert shown["inputs"]["MSG_3"] == "text:three" and shown["resumed_from"] is None
     assert [s["exit_code"] for s in shown["steps"]] == [0] * 5
-    log = run_json("runs", "log", run_id, "3", "--db", db)["data"]
+    log = cli_json("runs", "log", run_id, "3", "--db", db)["data"]
     assert log["text"].count("three") == 2 and "step 3 stderr: three" in log["text"]
-    stderr = cli("runs", "log", run_id, "3", "--stderr", "--db", db)
+    stderr = run_cli("runs", "log", run_id, "3", "--stderr", "--db", db)
     assert stderr.returncode == 0 and stderr.stdout == "step 3 stderr: three\n"
-    shown_server = run_json("servers", "show", "web1", "--db", db)["data"]
+    shown_server = cli_json("servers", "show", "web1", "--db", db)["data"]
     assert shown_server["state"] == "operational" and shown_server["host_key"] == server.host_key_line
 
 
@@ -86,19 +75,19 @@ def test_failed_boot_exits_1_and_resume_exits_0(world: Bench) -> None:
     db = str(world.db)
     template = world.template()
     world.fail_at("web1", 2)
-    failed = run_json("boot", "web1", "-t", str(template), "--db", db, code=1)
+    failed = cli_json("boot", "web1", "-t", str(template), "--db", db, code=1)
     assert failed["error"]["exit_code"] == 1
     assert failed["data"]["state"] == "failed"
     assert [s["exit_code"] for s in failed["data"]["steps"]] == [0, 7]
     run_id = failed["data"]["run_id"]
 
-    human = cli("resume", run_id, "--db", db)  # still failing: exit 1, and how to go on
+    human = run_cli("resume", run_id, "--db", db)  # still failing: exit 1, and how to go on
     assert human.returncode == 1
     assert "Resume with: stackscripts resume r-" in human.stderr and "exited 7" in human.stderr
     no_traceback(human.stdout + human.stderr)
     world.fail_at("web1", 2, failing=False)
-    second = run_json("runs", "list", "--db", db)["data"][0]["id"]
-    quiet = cli("resume", second, "--db", db, "--quiet")
+    second = cli_json("runs", "list", "--db", db)["data"][0]["id"]
+    quiet = run_cli("resume", second, "--db", db, "--quiet")
     assert quiet.returncode == 0, quiet.stderr
     assert world.ran("web1") == [1, 2, 2, 2, 3, 4, 5]
     assert quiet.stdout.startswith("web1: run r-") and quiet.stdout.endswith(" succeeded\n")
@@ -106,20 +95,14 @@ def test_failed_boot_exits_1_and_resume_exits_0(world: Bench) -> None:
 
 def test_quiet_prints_only_the_summary(world: Bench) -> None:
     template = world.template()
-    quiet = cli("boot", "web1", "-t", str(template), "--db", str(world.db), "--quiet")
+    quiet = run_cli("boot", "web1", "-t", str(template), "--db", str(world.db), "--quiet")
     assert quiet.returncode == 0 and quiet.stderr == ""
     (line,) = quiet.stdout.splitlines()
     assert line.startswith("web1: run r-") and line.endswith(" succeeded")
-    loud = cli("run", "web1", "Step 1", "--db", str(world.db))  # no operational scripts: bad input
+    loud = run_cli("run", "web1", "Step 1", "--db", str(world.db))  # no operational scripts: bad input
     assert loud.returncode == 2 and "no Operational script 'Step 1'" in loud.stderr
-    verbose = cli("boot", "web1", "-t", str(template), "--db", str(world.db))
+    verbose = run_cli("boot", "web1", "-t", str(template), "--db", str(world.db))
     assert verbose.returncode == 0 and "step 5 stdout: message-5" in verbose.stdout
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 BAD = ["unknown server", "closed port", "wrong key", "invalid template", "missing required input"]
@@ -134,7 +117,7 @@ def test_bad_input_exits_2_with_one_paragraph_and_runs_nothing(bench: Bench, cas
     if case == "unknown server":
         name, expect = "nosuch", "unknown server 'nosuch'"
     elif case == "closed port":
-        port, expect = closed_port(), "connection refused"
+        port, expect = free_port(), "connection refused"
     elif case == "wrong key":
         key, expect = other.key_path, "authentication failed"
     elif case == "invalid template":
@@ -146,7 +129,7 @@ def test_bad_input_exits_2_with_one_paragraph_and_runs_nothing(bench: Bench, cas
     bench.controller.add_server("web1", f"{server.user}@{server.host}", port, key)
     bench.controller.close()
 
-    done = cli("boot", name, "-t", str(template), "--db", str(bench.db))
+    done = run_cli("boot", name, "-t", str(template), "--db", str(bench.db))
     assert done.returncode == 2, done.stdout + done.stderr
     no_traceback(done.stdout + done.stderr)
     assert done.stdout == ""
@@ -154,9 +137,13 @@ def test_bad_input_exits_2_with_one_paragraph_and_runs_nothing(bench: Bench, cas
     assert line.startswith("stackscripts: error: ") and expect in line
     assert bench.ran("web1") == []
     controller = bench.reopen()
-    assert controller.runs() == [] and controller.store.get_server("web1").state == "pending"
+    attempts = controller.runs()  # a connection that failed is a failed attempt (tests/runner/test_attempts.py)
+    connecting = case in ("closed port", "wrong key")
+    assert [(r.state, r.steps, expect in (r.error or "")) for r in attempts] == ([("failed", (), True)] if connecting
+                                                                                 else [])
+    assert controller.store.get_server("web1").state == "pending"
     if case in ("closed port", "invalid template"):
-        as_json = run_json("boot", name, "-t", str(template), "--db", str(bench.db), code=2)
+        as_json = cli_json("boot", name, "-t", str(template), "--db", str(bench.db), code=2)
         assert as_json["error"]["exit_code"] == 2 and expect in as_json["error"]["message"]
 
 
@@ -166,7 +153,7 @@ def test_fleet_max_errors_skips_the_rest(bench: Bench) -> None:
     template = bench.template([numbered_step(1), numbered_step(2)])
     bench.fail_at("web1", 2)
     bench.fail_at("web3", 1)
-    done = run_json("fleet", "boot", *names, "-t", str(template), "--parallel", "1", "--max-errors", "1",
+    done = cli_json("fleet", "boot", *names, "-t", str(template), "--parallel", "1", "--max-errors", "1",
                     "--db", str(bench.db), code=1)
     outcomes = {o["server"]: o for o in done["data"]["servers"]}
     assert [outcomes[n]["status"] for n in names] == ["failed", "succeeded", "failed", "skipped"]
@@ -178,7 +165,7 @@ def test_fleet_checks_the_template_once_before_touching_a_server(bench: Bench) -
     names = bench.add(2)
     bench.controller.close()
     template = bench.template([numbered_step(1), Step("Needs", "true\n", {"TOKEN": None})])
-    done = cli("fleet", "boot", *names, "-t", str(template), "--db", str(bench.db))
+    done = run_cli("fleet", "boot", *names, "-t", str(template), "--db", str(bench.db))
     assert done.returncode == 2, done.stdout + done.stderr
     no_traceback(done.stdout + done.stderr)
     (line,) = done.stderr.splitlines()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -26,6 +27,19 @@ def demo_deployment(tmp_path: Path) -> Path:
     return path
 
 
+def checked_endpoints() -> list[tuple[str, str]]:
+    """(container, port) of every endpoint Check Containers checks: its CHECK_ENDPOINTS default (the demo
+    deployment does not override it)."""
+    from stackscripts.catalog import metadata
+
+    script = ROOT / "scripts" / "check-containers.sh"
+    meta, _ = metadata.parse(script.read_text(), str(script))
+    (spec,) = [i for i in meta.inputs if i.name == "CHECK_ENDPOINTS"]
+    assert spec.default is not None and spec.default.startswith("array:")
+    items = [item.removeprefix("text:") for item in json.loads(spec.default.removeprefix("array:"))]
+    return [(item.rsplit(":", 1)[0], item.rsplit(":", 1)[1]) for item in items]
+
+
 @pytest.fixture
 def source_registry() -> str:
     proc = subprocess.run(["bash", str(ROOT / "demo" / "prepare.sh")], capture_output=True, text=True, timeout=600)
@@ -48,7 +62,12 @@ def test_flagship_end_to_end(cli: Cli, tmp_path: Path, source_registry: str) -> 
 
         # every step's output is in the store; the check proved each container answers on its port
         code, log = cli.json("runs", "log", app_run["run_id"], "6")
-        assert code == 0 and "7" in log["data"]["text"]
+        assert code == 0
+        endpoints = checked_endpoints()
+        for name, port in endpoints:
+            assert re.search(rf"^stackscripts: {re.escape(name)} answers on [0-9.]+:{port} \(after \d+s\)$",
+                             log["data"]["text"], re.MULTILINE), (name, port, log["data"]["text"])
+        assert f"stackscripts: all {len(endpoints)} endpoints answer" in log["data"]["text"]
         _, btrfs = cli.json("runs", "log", app_run["run_id"], "2")
         assert "btrfs" in btrfs["data"]["text"].lower()
 

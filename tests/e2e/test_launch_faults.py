@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT, Cli, docker_names
+from tests.support.rightscripts import write_rightscript
+from tests.support.waits import wait_until
+
+from .conftest import Cli, docker_names
 
 pytestmark = pytest.mark.e2e
 
@@ -26,29 +26,11 @@ MultiCloudImages:
     Volumes:
     - {Name: eph0, Size: 1, Device: /dev/xvdb}
 """
-SCRIPT = """#!/bin/bash
-# ---
-# RightScript Name: Sleeper
-# Inputs:
-#   SLEEP:
-#     Input Type: single
-#     Required: false
-#     Advanced: false
-#     Default: text:30
-#   FAIL:
-#     Input Type: single
-#     Required: false
-#     Advanced: false
-#     Default: text:no
-# ...
-echo "sleeping $SLEEP"
-[ "$FAIL" = yes ] && exit 3
-sleep "$SLEEP"
-"""
+SLEEPER = 'echo "sleeping $SLEEP"\n[ "$FAIL" = yes ] && exit 3\nsleep "$SLEEP"\n'
 
 
 def sleeper(tmp_path: Path) -> Path:
-    (tmp_path / "sleeper.sh").write_text(SCRIPT)
+    write_rightscript(tmp_path, "Sleeper", SLEEPER, inputs={"SLEEP": "text:30", "FAIL": "text:no"})
     template = tmp_path / "sleeper.yaml"
     template.write_text(TEMPLATE)
     return template
@@ -64,13 +46,9 @@ def destroy_leftover(name: str) -> None:
 def test_ctrl_c_during_launch_destroys_the_instance(cli: Cli, tmp_path: Path) -> None:
     name = "e2e-ctrlc"
     destroy_leftover(name)
-    proc = subprocess.Popen([sys.executable, "-m", "stackscripts", "launch", str(sleeper(tmp_path)), "--name", name,
-                             "--db", str(cli.db)], cwd=ROOT, env=cli.env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while not docker_names(name) and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    assert docker_names(name), "the instance was never created"
+    proc = cli.spawn("launch", str(sleeper(tmp_path)), "--name", name)
+    wait_until(lambda: docker_names(name) or proc.poll() is not None, 120, "the instance to be created")
+    assert docker_names(name), f"the instance was never created: {proc.communicate()}"
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, out + err

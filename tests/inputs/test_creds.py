@@ -8,19 +8,14 @@ import pytest
 
 from stackscripts.errors import BadInput
 from stackscripts.inputs.creds import Credentials, EnvBackend, FileBackend, SecretsManagerBackend, SSMBackend
-from tests.support.moto import moto_fixture
-
-
-@pytest.fixture(scope="module")
-def moto():
-    yield from moto_fixture()
+from tests.support.moto import MotoServer
 
 
 @pytest.fixture
-def aws_env(moto, monkeypatch):
-    for key, value in moto.env().items():
+def aws_env(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> MotoServer:
+    for key, value in moto_server.env().items():
         monkeypatch.setenv(key, value)
-    return moto
+    return moto_server
 
 
 def test_env_backend(monkeypatch) -> None:

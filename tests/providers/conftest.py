@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import socket
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from tests.support.parts import require
+from tests.support.waits import wait_until
 
 RUN_LABEL = "stackscripts.test-run"
 
@@ -60,12 +60,11 @@ def make_key_pair(directory: Path, name: str = "id_ed25519") -> KeyPair:
 
 def connect_ssh(port: int, pkey: paramiko.PKey, timeout: float = 30.0, host: str = "127.0.0.1") -> Ssh:
     """Connect as root, retrying until sshd answers or timeout; no host key checking (keys are compared by tests)."""
-    deadline = time.monotonic() + timeout
-    last: Exception | None = None
-    while time.monotonic() < deadline:
+    errors: list[Exception] = []
+
+    def attempt() -> Ssh | None:
         if not banner(port, host):  # the engine's port proxy accepts before sshd listens
-            time.sleep(0.05)
-            continue
+            return None
         client = paramiko.SSHClient()
         client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
         try:
@@ -75,13 +74,18 @@ def connect_ssh(port: int, pkey: paramiko.PKey, timeout: float = 30.0, host: str
             assert transport is not None
             key = transport.get_remote_server_key()
             return Ssh(client, f"{key.get_name()} {key.get_base64()}")
-        except (paramiko.SSHException, OSError, EOFError) as exc:
-            if isinstance(exc, paramiko.AuthenticationException):
-                raise
-            last = exc
+        except paramiko.AuthenticationException:
             client.close()
-            time.sleep(0.1)
-    raise TimeoutError(f"no SSH on 127.0.0.1:{port} after {timeout}s: {last}")
+            raise
+        except (paramiko.SSHException, OSError, EOFError) as exc:
+            errors.append(exc)
+            client.close()
+            return None
+
+    try:
+        return wait_until(attempt, timeout, f"SSH on {host}:{port}", interval=0.1)
+    except AssertionError:
+        raise TimeoutError(f"no SSH on {host}:{port} after {timeout}s: {errors[-1] if errors else 'no banner'}") from None
 
 
 def banner(port: int, host: str = "127.0.0.1") -> bool:

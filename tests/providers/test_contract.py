@@ -18,9 +18,10 @@ import pytest
 from stackscripts.api.controller import Controller
 from stackscripts.api.launcher import Launcher
 from stackscripts.clouds import load_clouds
-from stackscripts.errors import BadInput
+from stackscripts.errors import BadInput, CloudError
 from stackscripts.model import CloudSettings, VolumeSpec
 from stackscripts.providers.base import (
+    LAUNCH_TAG,
     SERVER_TAG,
     TEMPLATE_TAG,
     LaunchSpec,
@@ -31,10 +32,10 @@ from tests.support.ec2moto import (  # noqa: F401
     an_ami,
     cloud_config,
     ec2_compat,
-    moto_server,
     volumes_of,
 )
 from tests.support.moto import MotoServer
+from tests.support.rightscripts import write_rightscript
 from tests.support.sshd import start_sshd
 
 pytestmark = pytest.mark.timeout(300)
@@ -136,19 +137,33 @@ def test_launch_failing_after_create_leaves_nothing_behind(cloud: Cloud, server_
         cloud.provider.destroy(node_id)
 
 
+def test_a_failed_launch_never_destroys_an_instance_it_did_not_make(cloud: Cloud, server_name: str,
+                                                                    public_key: str) -> None:
+    """Another store's instance of the same name survives this launch's failure and clean-up: clean-up goes by
+    node id and launch token (LAUNCH_TAG), never by server name."""
+    theirs_spec = cloud.spec(server_name, public_key)
+    theirs = cloud.provider.launch(theirs_spec, lambda node_id: None)
+    try:
+        mine = cloud.spec(server_name, public_key)
+        assert mine.token != theirs_spec.token and mine.launch_tags()[LAUNCH_TAG] == mine.token
+
+        def refuse(node_id: str) -> None:
+            raise RuntimeError("the store refused the node id")
+
+        with pytest.raises((RuntimeError, CloudError)):  # local: the name is taken; EC2: after create
+            cloud.provider.launch(mine, refuse)
+        assert listed(cloud.provider).get(theirs.node_id) == server_name
+        assert cloud.provider.launched(theirs_spec.token) == [theirs.node_id]
+        assert cloud.provider.launched(mine.token) == [] and cloud.provider.destroy_launched(mine.token) == []
+        assert listed(cloud.provider).get(theirs.node_id) == server_name
+        assert {i.node_id: i.launch_token for i in cloud.provider.list_instances()}[theirs.node_id] == theirs_spec.token
+    finally:
+        assert cloud.provider.destroy_launched(theirs_spec.token)  # by its token: what that launch made
+    assert cloud.leftovers(theirs.node_id, server_name) == []
+    assert cloud.provider.destroy(theirs.node_id) is False and cloud.provider.destroy_launched(theirs_spec.token) == []
+
+
 # Existing hosts: no cloud at all.
-
-SCRIPT = """#!/bin/bash
-# ---
-# RightScript Name: {name}
-# Inputs:
-#   OUT_DIR:
-#     Input Type: single
-#     Required: true
-# ...
-echo "{name}" >> "$OUT_DIR/$STACKSCRIPTS_SERVER.log"
-"""
-
 
 @pytest.fixture
 def existing_host(tmp_path: Path) -> Iterator[tuple[Controller, Path, str, Path]]:
@@ -158,7 +173,8 @@ def existing_host(tmp_path: Path) -> Iterator[tuple[Controller, Path, str, Path]
     folder = tmp_path / "template"
     (folder / "scripts").mkdir(parents=True)
     for name in ("Boot step", "Decommission step"):
-        (folder / "scripts" / f"{name.split()[0].lower()}.sh").write_text(SCRIPT.format(name=name))
+        write_rightscript(folder / "scripts", name, f'echo "{name}" >> "$OUT_DIR/$STACKSCRIPTS_SERVER.log"\n',
+                          file=f"{name.split()[0].lower()}.sh", inputs={"OUT_DIR": None})
     template = folder / "template.yaml"
     template.write_text(f"Name: Existing host\nInputs:\n  OUT_DIR: text:{out}\nRightScripts:\n"
                         "  Boot:\n  - scripts/boot.sh\n  Decommission:\n  - scripts/decommission.sh\n")

@@ -6,10 +6,6 @@ paths are (SSH never comes up, the cloud API failing after create, Ctrl-C after 
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,29 +19,30 @@ from stackscripts.errors import CloudError, ConnectionFailed
 from stackscripts.model import CloudSettings, VolumeSpec
 from stackscripts.providers.base import (
     DEPLOYMENT_TAG,
+    LAUNCH_TAG,
     SERVER_TAG,
     TEMPLATE_TAG,
     LaunchSpec,
 )
 from stackscripts.store.base import ServerRecord
+from tests.support.cli import cli_json
 from tests.support.ec2moto import (  # noqa: F401
-    ROOT,
     an_ami,
     boto,
     cloud_config,
     ec2_cloud,
     ec2_compat,
     instance,
-    moto_server,
     subprocess_env,
     volumes_of,
     write_clouds,
 )
-from tests.support.moto import MotoServer, start_moto
+from tests.support.moto import MotoServer, moto_fixture
+from tests.support.net import free_port
+from tests.support.rightscripts import write_rightscript
 
 pytestmark = pytest.mark.timeout(180)
 
-SCRIPT = "#!/bin/bash\n# ---\n# RightScript Name: Hello\n# Inputs: {}\n# ...\necho hello\n"
 TEMPLATE = """\
 Name: EC2 test
 RightScripts:
@@ -90,8 +87,7 @@ def delete_kept_volumes(moto: MotoServer, server: str) -> None:
 
 @pytest.fixture
 def launcher(ec2_cloud: MotoServer, tmp_path: Path) -> Iterator[tuple[Launcher, Path]]:
-    (tmp_path / "t" / "scripts").mkdir(parents=True)
-    (tmp_path / "t" / "scripts" / "hello.sh").write_text(SCRIPT)
+    write_rightscript(tmp_path / "t" / "scripts", "Hello", "echo hello\n")
     template = tmp_path / "t" / "template.yaml"
     template.write_text(TEMPLATE.format(ami=an_ami(ec2_cloud)))
     with Controller(tmp_path / "audit.db") as controller:
@@ -102,7 +98,8 @@ def test_launch_imports_key_opens_ssh_tags_and_attaches_volumes(ec2_cloud: MotoS
     provider = provider_for("ec2")
     created: list[str] = []
     volumes = (VolumeSpec("data", 2), VolumeSpec("db", 3, "/dev/sdh", ephemeral=False))
-    inst = provider.launch(spec(ec2_cloud, "ec2-web1", volumes), created.append, lambda message: None)
+    launched = spec(ec2_cloud, "ec2-web1", volumes)
+    inst = provider.launch(launched, created.append, lambda message: None)
     client = boto(ec2_cloud)
     try:
         assert created == [inst.node_id] and inst.node_id.startswith("i-") and inst.host and inst.user == "admin"
@@ -116,7 +113,7 @@ def test_launch_imports_key_opens_ssh_tags_and_attaches_volumes(ec2_cloud: MotoS
                    and {"CidrIp": "0.0.0.0/0"} in p["IpRanges"] for p in group["IpPermissions"])
         assert group["GroupId"] in [g["GroupId"] for g in data["SecurityGroups"]]
         assert tags_of(data) == {"Name": "ec2-web1", SERVER_TAG: "ec2-web1", TEMPLATE_TAG: "f" * 64,
-                                 DEPLOYMENT_TAG: "shop"}
+                                 DEPLOYMENT_TAG: "shop", LAUNCH_TAG: launched.token}
         made = {tags_of(v)["stackscripts-volume"]: v for v in volumes_of(ec2_cloud, inst.node_id)}
         assert sorted(made) == ["data", "db"]
         for name, size, device in (("data", 2, "/dev/sdf"), ("db", 3, "/dev/sdh")):
@@ -243,55 +240,38 @@ def test_reconcile_finds_orphans_and_vanished_servers(launcher: tuple[Launcher, 
         provider.destroy(orphan.node_id)
 
 
-def check_cli(env: dict[str, str]) -> tuple[int, dict[str, Any], str]:
-    done = subprocess.run([sys.executable, "-m", "stackscripts", "clouds", "check", "ec2", "--json"], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=60, check=False)
-    return done.returncode, json.loads(done.stdout), done.stderr
-
-
 @pytest.fixture
 def cli_env(moto_server: MotoServer, tmp_path: Path) -> Callable[..., dict[str, str]]:
+    """Environment for the CLI: a clouds file with cloud ec2 on moto (config overridden), the harness active."""
+
     def make(**config: Any) -> dict[str, str]:
         clouds = write_clouds(tmp_path / "cli-clouds.yaml", {"ec2": {**cloud_config(moto_server), **config}})
-        base = {k: v for k, v in os.environ.items() if not k.startswith("STACKSCRIPTS_CLOUD_")}
-        return subprocess_env(tmp_path / "site", {**base, "STACKSCRIPTS_CLOUDS": str(clouds)})
+        return {**subprocess_env(tmp_path / "site"), "STACKSCRIPTS_CLOUDS": str(clouds)}
 
     return make
 
 
 def test_clouds_check_with_good_credentials(cli_env: Callable[..., dict[str, str]]) -> None:
-    code, doc, stderr = check_cli(cli_env())
-    assert code == 0, stderr
-    assert doc["ok"] is True and doc["data"]["cloud"] == "ec2"
+    doc = cli_json("clouds", "check", "ec2", env=cli_env(), timeout=60)
+    assert doc["data"]["cloud"] == "ec2"
     assert "credentials work in us-east-1" in doc["data"]["message"] and "availability zones" in doc["data"]["message"]
 
 
 @pytest.fixture(scope="module")
 def moto_with_auth() -> Iterator[MotoServer]:
     """A moto server that checks credentials (only keys it issued are accepted)."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("INITIAL_NO_AUTH_ACTION_COUNT", "0")
-        server = start_moto()
-    try:
-        yield server
-    finally:
-        server.process.terminate()
-        server.process.wait(timeout=10)
+    yield from moto_fixture({"INITIAL_NO_AUTH_ACTION_COUNT": "0"})
 
 
 @pytest.mark.parametrize("case", ["bad credentials", "closed port", "bad endpoint URL", "no secret"])
 def test_clouds_check_failures_exit_2_with_a_clear_message(cli_env: Callable[..., dict[str, str]], case: str,
                                                            moto_with_auth: MotoServer) -> None:
-    from tests.support.net import free_port
-
     config, expected = {
         "bad credentials": ({"endpoint": moto_with_auth.endpoint, "key": "AKIAWRONG"}, "AuthFailure"),
         "closed port": ({"endpoint": f"http://127.0.0.1:{free_port()}"}, "cannot connect to 127.0.0.1:"),
         "bad endpoint URL": ({"endpoint": "ftp://127.0.0.1"}, "is not an http(s) URL"),
         "no secret": ({"secret": ""}, "no AWS credentials configured"),
     }[case]
-    code, doc, stderr = check_cli(cli_env(**config))
-    assert code == 2, (doc, stderr)
-    assert doc["ok"] is False and doc["error"]["type"] == "CloudError" and doc["error"]["exit_code"] == 2
+    doc = cli_json("clouds", "check", "ec2", code=2, env=cli_env(**config), timeout=60)
+    assert doc["error"]["type"] == "CloudError"
     assert expected in doc["error"]["message"] and doc["error"]["message"].startswith("ec2: ")
-    assert "Traceback" not in stderr and "Traceback" not in doc["error"]["message"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import subprocess
-import time
 from pathlib import Path
 
 import paramiko
@@ -39,11 +38,9 @@ def test_catalogue(local_driver) -> None:
 
 
 def test_launch_ssh_drive_and_destroy(local_driver, launch, key_pair, ssh_connect, run_labels) -> None:
-    started = time.monotonic()
+    """(How long launch to SSH takes: benchmarks/thresholds.py.)"""
     node = launch("drive", volumes=[{"name": "ephemeral0", "size_gb": 4}])
     ssh = ssh_connect(node.extra["ssh_port"], key_pair.pkey())
-    launch_to_ssh = time.monotonic() - started
-    assert launch_to_ssh < 20, f"launch to SSH took {launch_to_ssh:.1f}s"
     assert node.public_ips == ["127.0.0.1"] and node.state == NodeState.RUNNING
     assert run_labels.items() <= node.extra["labels"].items()
     assert node.extra["labels"]["stackscripts.managed"] == "1"

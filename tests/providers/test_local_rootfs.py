@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 from stackscripts.providers.local import devices, rootfs
 from stackscripts.providers.local.image import recipe_digest
+from tests.support.cli import cli_env
 
 DEB822 = """\
 Types: deb
@@ -97,9 +102,31 @@ def test_configure_removes_host_keys_and_writes_sources(tmp_path: Path) -> None:
     assert not list((tmp_path / "var/lib/apt/lists").iterdir())
 
 
-def test_recipe_digest_is_stable() -> None:
-    assert recipe_digest() == recipe_digest()
-    assert recipe_digest("trixie") != recipe_digest("bookworm")
+def test_recipe_digest_is_the_same_in_every_process() -> None:
+    """A cached image is reused by later processes only if they compute the same digest (no hash seed, no
+    set order, no address may leak into it)."""
+    mine = recipe_digest()
+    assert re.fullmatch(r"[0-9a-f]{16}", mine)
+    code = "from stackscripts.providers.local.image import recipe_digest; print(recipe_digest())"
+    for seed in ("0", "1", "12345"):
+        other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                               env=cli_env({"PYTHONHASHSEED": seed})).stdout.strip()
+        assert other == mine, f"PYTHONHASHSEED={seed}"
+
+
+@pytest.mark.parametrize("ingredient", ["suite", "PACKAGES", "INIT_SCRIPT", "SSHD_CONFIG", "ULIMIT_HOOK"])
+def test_recipe_digest_changes_with_each_ingredient(ingredient: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from stackscripts.providers.local import image
+
+    before = recipe_digest()
+    if ingredient == "suite":
+        assert recipe_digest("trixie") != before
+        return
+    if ingredient == "PACKAGES":
+        monkeypatch.setattr(image, "PACKAGES", (*image.PACKAGES, "vim-tiny"))
+    else:
+        monkeypatch.setattr(rootfs, ingredient, getattr(rootfs, ingredient) + "\n# changed\n")
+    assert recipe_digest() != before
 
 
 def test_device_names_skip_taken() -> None:

@@ -29,8 +29,7 @@ NASTY = {
 @pytest.fixture
 def echo_template(make_script, tmp_path: Path) -> Path:
     make_script("Echo", 'printf "%s" "$VALUE" > "$OUT_FILE"\nls > "$OUT_FILE.cwd"\n',
-                inputs="  VALUE:\n    Input Type: single\n    Required: true\n"
-                       "  OUT_FILE:\n    Input Type: single\n    Required: true\n")
+                inputs={"VALUE": None, "OUT_FILE": None})
     template = tmp_path / "servertemplates" / "echo.yaml"
     template.parent.mkdir()
     template.write_text("Name: Echo\nRightScripts:\n  Boot:\n  - ../scripts/echo.sh\n")
@@ -68,7 +67,7 @@ def test_script_without_shebang_runs_with_bash_e(make_script, tmp_path: Path) ->
 
 def test_interpreter_by_shebang(make_script, tmp_path: Path) -> None:
     make_script("Py", 'import os\nprint("py", os.environ["WHO"])\n',
-                inputs="  WHO:\n    Input Type: single\n    Default: text:me\n", shebang="#!/usr/bin/env python3")
+                inputs={"WHO": "text:me"}, shebang="#!/usr/bin/env python3")
     template = tmp_path / "t.yaml"
     template.write_text("Name: T\nRightScripts:\n  Boot:\n  - scripts/py.sh\n")
     bundles = api.render_bundles(template, tmp_path / "b")
@@ -78,7 +77,7 @@ def test_interpreter_by_shebang(make_script, tmp_path: Path) -> None:
 
 def test_j2_attachment_rendered_and_runtime_env(make_script, tmp_path: Path) -> None:
     make_script("Conf", 'cat "$RS_ATTACH_DIR/app.conf"\necho "pk=$RS_PACKAGES"\n',
-                inputs="  PORT:\n    Input Type: single\n    Default: text:8080\n",
+                inputs={"PORT": "text:8080"},
                 attachments={"app.conf.j2": "port={{ PORT }}\n"})
     template = tmp_path / "t.yaml"
     template.write_text("Name: T\nRightScripts:\n  Boot:\n  - scripts/conf.sh\n")
@@ -89,7 +88,7 @@ def test_j2_attachment_rendered_and_runtime_env(make_script, tmp_path: Path) -> 
 
 def test_secrets_left_out_unless_asked(make_script, tmp_path: Path, monkeypatch) -> None:
     make_script("Sec", 'echo "${PASSWORD:-none}"\n',
-                inputs="  PASSWORD:\n    Input Type: single\n    Default: cred:DB_PASSWORD\n")
+                inputs={"PASSWORD": "cred:DB_PASSWORD"})
     template = tmp_path / "t.yaml"
     template.write_text("Name: T\nRightScripts:\n  Boot:\n  - scripts/sec.sh\n")
     monkeypatch.setenv("STACKSCRIPTS_CRED_DB_PASSWORD", "s3cr3t value")

@@ -12,7 +12,8 @@ from stackscripts.errors import BadInput, CloudError
 from stackscripts.export import export_run, export_run_s3, parse_s3_url
 from stackscripts.store.base import RunRecord, ServerRecord
 from stackscripts.store.sqlite import SQLiteStore
-from tests.support.moto import MotoServer, moto_fixture
+from tests.support.moto import MotoServer
+from tests.support.net import free_port
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -21,19 +22,14 @@ RUN_INPUTS = {"DB_PASSWORD": "cred:DB_PASSWORD", "API_TOKEN": "********", "PORT"
               "GREETING": "text:héllo wörld"}
 
 
-@pytest.fixture(scope="module")
-def moto() -> Iterator[MotoServer]:
-    yield from moto_fixture()
-
-
 @pytest.fixture
-def s3(moto: MotoServer, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def s3(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     """AWS settings pointing at moto, a fresh bucket, and a boto3 client to read back with."""
     import boto3
 
-    for name, value in moto.env().items():
+    for name, value in moto_server.env().items():
         monkeypatch.setenv(name, value)
-    client = boto3.client("s3", endpoint_url=moto.endpoint, region_name="us-east-1")
+    client = boto3.client("s3", endpoint_url=moto_server.endpoint, region_name="us-east-1")
     try:
         client.create_bucket(Bucket=BUCKET)
     except client.exceptions.BucketAlreadyOwnedByYou:
@@ -121,8 +117,6 @@ def test_missing_bucket_is_a_cloud_error(s3, run: RunRecord) -> None:  # type: i
 
 
 def test_unreachable_endpoint_is_a_cloud_error(s3, run: RunRecord, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    from tests.support.net import free_port
-
     monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
     with pytest.raises(CloudError) as caught:

@@ -19,6 +19,7 @@ from stackscripts.api.controller import Controller
 from stackscripts.errors import RunFailed
 from stackscripts.reports.html import render_html
 from tests.support.parts import require
+from tests.support.rightscripts import write_rightscript
 from tests.support.sshd import start_sshd
 
 pytestmark = pytest.mark.timeout(300)
@@ -29,11 +30,6 @@ WIDTH, HEIGHT = 1280, 900
 STEPS = ("Fetch packages", "Install & configure <app>", "Start service")
 BAR_BLUE = (0x3B, 0x82, 0xF6)  # .bar
 BAR_RED = (0xDC, 0x26, 0x26)  # .bar.failed
-
-
-def script(name: str, body: str) -> str:
-    return (f"#!/bin/bash\n# ---\n# RightScript Name: {name}\n# Inputs:\n#   MARK_DIR:\n#     Input Type: single\n"
-            f"#     Required: true\n# ...\n{body}")
 
 
 BODIES = (
@@ -68,11 +64,10 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
     """Two real boots of one sshd server (the second fails at step 2), rendered from the store."""
     chromium()
     folder = tmp_path_factory.mktemp("html")
-    (folder / "scripts").mkdir()
     (folder / "marks").mkdir()
     entries = []
     for n, (name, body) in enumerate(zip(STEPS, BODIES, strict=True), 1):
-        (folder / "scripts" / f"step{n}.sh").write_text(script(name, body))
+        write_rightscript(folder / "scripts", name, body, file=f"step{n}.sh", inputs={"MARK_DIR": None})
         entries.append(f"  - scripts/step{n}.sh")
     template = folder / "template.yaml"
     template.write_text(f"Name: Browser test\nInputs:\n  MARK_DIR: text:{folder / 'marks'}\nRightScripts:\n  Boot:\n"

@@ -14,48 +14,23 @@ from typing import Any
 import pytest
 
 from stackscripts.masking import MASK
-from tests.runner.helpers import cli, no_traceback
+from tests.support.cli import cli_json, no_traceback, run_cli
+from tests.support.rightscripts import write_rightscript
 from tests.support.sshd import start_many
 
 pytestmark = pytest.mark.timeout(240)
 
 STEPS = ("Prepare Host", "Use Token", "Start Service")
 
-PREPARE = """\
-#!/bin/bash
-# ---
-# RightScript Name: Prepare Host
-# Inputs: {}
-# ...
-echo "preparing $STACKSCRIPTS_SERVER"
-sleep 0.3
-"""
-
-# Prints the cred: value; fails on web2 (before Start Service, which then never runs there).
-USE_TOKEN = """\
-#!/bin/bash
-# ---
-# RightScript Name: Use Token
-# Inputs:
-#   API_TOKEN:
-#     Input Type: single
-#     Required: true
-# ...
-echo "token is $API_TOKEN"
-echo "token on stderr: $API_TOKEN" >&2
-sleep 0.2
-if [ "$STACKSCRIPTS_SERVER" = web2 ]; then echo "web2 refuses the token" >&2; exit 3; fi
-"""
-
-START = """\
-#!/bin/bash
-# ---
-# RightScript Name: Start Service
-# Inputs: {}
-# ...
-echo started
-sleep 0.1
-"""
+# (name, body, inputs). Use Token prints the cred: value and fails on web2 (before Start Service, which then
+# never runs there). The sleeps give each step a duration the report shows.
+SCRIPTS = [
+    ("Prepare Host", 'echo "preparing $STACKSCRIPTS_SERVER"\nsleep 0.3\n', {}),
+    ("Use Token", 'echo "token is $API_TOKEN"\necho "token on stderr: $API_TOKEN" >&2\nsleep 0.2\n'
+                  'if [ "$STACKSCRIPTS_SERVER" = web2 ]; then echo "web2 refuses the token" >&2; exit 3; fi\n',
+     {"API_TOKEN": None}),
+    ("Start Service", "echo started\nsleep 0.1\n", {}),
+]
 
 TEMPLATE = """\
 Name: Report test
@@ -80,19 +55,13 @@ class Recorded:
     fleet_doc: dict[str, Any] = field(default_factory=dict)
 
     def run(self, *args: str, code: int = 0) -> Any:
-        """`stackscripts ARGS --db DB --json`: exit code, one envelope on stdout, nothing on stderr."""
-        done = cli(*args, "--db", str(self.db), "--json", env={"STACKSCRIPTS_CRED_API_TOKEN": self.secret})
-        assert done.returncode == code, f"exit {done.returncode}\n{done.stdout}\n{done.stderr}"
-        doc = json.loads(done.stdout)
-        assert doc["api_version"] == "stackscripts/v1" and doc["ok"] is (code == 0)
-        if code == 0:
-            assert done.stderr == ""
-        no_traceback(done.stdout + done.stderr)
-        assert self.secret not in done.stdout + done.stderr
+        """`stackscripts ARGS --db DB --json`: exit code, one envelope on stdout, nothing on stderr, no secret."""
+        doc = cli_json(*args, "--db", str(self.db), code=code, env={"STACKSCRIPTS_CRED_API_TOKEN": self.secret})
+        assert self.secret not in json.dumps(doc)
         return doc
 
     def text(self, *args: str) -> str:
-        done = cli(*args, "--db", str(self.db))
+        done = run_cli(*args, "--db", str(self.db))
         assert done.returncode == 0 and done.stderr == "", done.stdout + done.stderr
         assert self.secret not in done.stdout
         return done.stdout
@@ -101,9 +70,8 @@ class Recorded:
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recorded]:
     folder = tmp_path_factory.mktemp("report")
-    (folder / "scripts").mkdir()
-    for name, text in (("prepare-host", PREPARE), ("use-token", USE_TOKEN), ("start-service", START)):
-        (folder / "scripts" / f"{name}.sh").write_text(text)
+    for name, body, inputs in SCRIPTS:
+        write_rightscript(folder / "scripts", name, body, inputs=inputs)
     template = str(folder / "template.yaml")
     (folder / "template.yaml").write_text(TEMPLATE)
     rec = Recorded(db=folder / "audit.db", folder=folder, secret=f"tok-{secrets.token_hex(10)}")
@@ -195,7 +163,7 @@ def test_report_html_file(recorded: Recorded) -> None:
     for run_id in ids:
         assert run_id in page
     assert "web2 refuses the token" in page  # the failed step's output, folded
-    human = cli("report", recorded.solo, "--html", str(recorded.folder / "one.html"), "--db", str(recorded.db))
+    human = run_cli("report", recorded.solo, "--html", str(recorded.folder / "one.html"), "--db", str(recorded.db))
     assert human.returncode == 0 and human.stdout.startswith("| Boot time steps |")
     assert (recorded.folder / "one.html").read_text().count('data-step="') == 3
 
@@ -217,12 +185,12 @@ def test_runs_export_masks_the_secret(recorded: Recorded) -> None:
 def test_unknown_runs_and_unwritable_files_are_bad_input(recorded: Recorded) -> None:
     doc = recorded.run("report", recorded.solo, "r-19990101-000000-beef", code=2)
     assert doc["error"]["exit_code"] == 2 and "r-19990101-000000-beef" in doc["error"]["message"]
-    done = cli("report", "r-19990101-000000-beef", "--db", str(recorded.db))
+    done = run_cli("report", "r-19990101-000000-beef", "--db", str(recorded.db))
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.startswith("stackscripts: error: ") and "r-19990101-000000-beef" in done.stderr
     no_traceback(done.stderr)
     nowhere = str(recorded.folder / "no-such-dir" / "report.html")
     unwritable = recorded.run("report", recorded.solo, "--html", nowhere, code=2)
     assert unwritable["error"]["file"] == nowhere and "cannot write" in unwritable["error"]["message"]
-    usage = cli("report", "--db", str(recorded.db))
+    usage = run_cli("report", "--db", str(recorded.db))
     assert usage.returncode == 2 and "run_ids" in usage.stderr.lower() and usage.stdout == ""

@@ -1,20 +1,25 @@
-"""Helpers for the runner end-to-end tests: templates of real bash steps, the CLI as a subprocess, waits.
+"""Helpers for the runner end-to-end tests: templates of real bash steps.
 
-Import as `tests.runner.helpers` (the CLI tests in tests/cli use them too).
+Import as `tests.runner.helpers`. The CLI runner and waits live in tests/support (cli.py, waits.py); their
+names are re-exported here for older imports.
 """
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import textwrap
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.cli import ROOT, cli_command, cli_env, no_traceback, spawn_cli
+from tests.support.cli import run_cli as cli
+from tests.support.rightscripts import rightscript, stem_of, write_rightscript
+from tests.support.waits import wait_until
+
+__all__ = ["ROOT", "Step", "TemplateWriter", "cli", "cli_command", "cli_env", "cli_spawn", "files_containing", "five_steps",
+           "no_traceback", "numbered_step", "ran", "step_text", "wait_until"]
+cli_spawn = spawn_cli
 
 
 @dataclass(frozen=True)
@@ -26,21 +31,12 @@ class Step:
     inputs: Mapping[str, str | None] = field(default_factory=dict)  # name -> default (None: required, no default)
     timeout: float | None = None
     retries: int = 0
+    attachments: Mapping[str, str] = field(default_factory=dict)  # file name -> content (attachments/)
 
 
 def step_text(step: Step) -> str:
-    lines = ["#!/bin/bash", "# ---", f"# RightScript Name: {step.name}"]
-    if not step.inputs:
-        lines.append("# Inputs: {}")
-    else:
-        lines.append("# Inputs:")
-        for name, default in step.inputs.items():
-            required = "true" if default is None else "false"
-            lines += [f"#   {name}:", "#     Input Type: single", f"#     Required: {required}"]
-            if default is not None:
-                lines.append(f"#     Default: {default}")
-    lines.append("# ...")
-    return "\n".join(lines) + "\n" + textwrap.dedent(step.body).lstrip("\n")
+    return rightscript(step.name, textwrap.dedent(step.body).lstrip("\n"), inputs=dict(step.inputs),
+                       attachments=list(step.attachments))
 
 
 # Every numbered step: read an input, print to both streams, write a file, count itself, and fail
@@ -96,9 +92,10 @@ class TemplateWriter:
                 continue
             lines.append(f"  {phase}:")
             for step in steps:
-                stem = step.name.lower().replace(" ", "-")
+                stem = stem_of(step.name)
                 if stem not in written:
-                    (folder / "scripts" / f"{stem}.sh").write_text(step_text(step))
+                    write_rightscript(folder / "scripts", step.name, textwrap.dedent(step.body).lstrip("\n"),
+                                      inputs=dict(step.inputs), attachments=dict(step.attachments))
                     written[stem] = step.name
                 extra = {"Timeout": step.timeout, "Retries": step.retries or None}
                 if any(v is not None for v in extra.values()):
@@ -115,44 +112,6 @@ def ran(out_dir: Path, server: str) -> list[int]:
     """Which numbered steps ran on a server, in order (one entry per execution)."""
     path = out_dir / server / "ran"
     return [int(x) for x in path.read_text().split()] if path.exists() else []
-
-
-def wait_until(check: Callable[[], object], timeout: float = 20.0, what: str = "condition") -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
-def cli_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STACKSCRIPTS_")}
-    env.update(PYTHONPATH=path, COLUMNS="200", NO_COLOR="1", TERM="dumb")
-    env.update(extra or {})
-    return env
-
-
-def cli_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "stackscripts", *args]
-
-
-def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
-    """Run `python -m stackscripts ARGS` and capture its output (never raises on a non-zero exit)."""
-    return subprocess.run(cli_command(*args), cwd=ROOT, env=cli_env(env), capture_output=True, text=True,
-                          timeout=timeout, stdin=subprocess.DEVNULL)
-
-
-def cli_spawn(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    return subprocess.Popen(cli_command(*args), cwd=ROOT, env=cli_env(env), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
-
-
-def no_traceback(text: str) -> None:
-    assert "Traceback" not in text, text
-    assert 'File "' not in text, text
 
 
 def files_containing(needle: str, root: str = "/tmp") -> list[str]:

@@ -10,7 +10,8 @@ import pytest
 
 from stackscripts.errors import RunFailed
 from tests.runner.fixtures import Bench
-from tests.runner.helpers import Step, wait_until
+from tests.runner.helpers import Step
+from tests.support.waits import wait_until
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -15,14 +15,10 @@ pytestmark = pytest.mark.timeout(120)
 
 def test_an_attachment_that_does_not_render_ends_the_run_and_frees_the_server(bench: Bench) -> None:
     (web,) = bench.add(1)
-    config = Step("Configure", 'cat "$RS_ATTACH_DIR/app.conf"\n', {"OUT_DIR": None})
+    config = Step("Configure", 'cat "$RS_ATTACH_DIR/app.conf"\n', {"OUT_DIR": None},
+                  attachments={"app.conf.j2": "dir={{ OUT_DIR }} name={{ NO_SUCH_INPUT }}\n"})
     template = bench.template([numbered_step(1), config])
-    scripts = template.parent / "scripts"
-    text = (scripts / "configure.sh").read_text().replace("# ...", "# Attachments:\n# - app.conf.j2\n# ...", 1)
-    (scripts / "configure.sh").write_text(text)
-    (scripts / "attachments").mkdir()
-    attachment = scripts / "attachments" / "app.conf.j2"
-    attachment.write_text("dir={{ OUT_DIR }} name={{ NO_SUCH_INPUT }}\n")
+    attachment = template.parent / "scripts" / "attachments" / "app.conf.j2"
 
     with pytest.raises(BadInput, match="NO_SUCH_INPUT"):
         bench.controller.boot(web, template)
@@ -36,7 +32,7 @@ def test_an_attachment_that_does_not_render_ends_the_run_and_frees_the_server(be
     assert bench.ran(web) == [1]  # step 1 ran once: the resume started at the step that broke
 
 
-def test_an_unreachable_server_records_no_run(bench: Bench, tmp_path: Path) -> None:
+def test_an_unreachable_server_records_a_failed_attempt_only(bench: Bench, tmp_path: Path) -> None:
     (web,) = bench.add(1)
     first = bench.template([numbered_step(1)])
     bench.controller.boot(web, first)
@@ -45,5 +41,6 @@ def test_an_unreachable_server_records_no_run(bench: Bench, tmp_path: Path) -> N
     with pytest.raises(ConnectionFailed, match="connection refused"):
         bench.controller.boot(web, bench.template([numbered_step(1), numbered_step(2)]))
     after = bench.controller.store.get_server(web)
-    assert len(bench.controller.runs(web)) == 1
+    attempt, _first = bench.controller.runs(web)  # the attempt: failed, no steps, the reason (test_attempts.py)
+    assert attempt.state == "failed" and attempt.steps == () and "connection refused" in (attempt.error or "")
     assert (after.state, after.template, after.inputs) == (before.state, before.template, before.inputs)

@@ -10,8 +10,10 @@ import pytest
 
 from stackscripts.errors import HostKeyMismatch, RunFailed
 from tests.runner.fixtures import Bench
-from tests.runner.helpers import Step, cli, numbered_step, wait_until
-from tests.support.procs import pids_matching
+from tests.runner.helpers import Step, numbered_step
+from tests.support.cli import run_cli
+from tests.support.procs import wait_gone
+from tests.support.waits import wait_until
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -42,13 +44,13 @@ def test_step_timeout_fails_fast_and_kills_the_remote_step(bench: Bench) -> None
         bench.controller.boot(web, template)
     elapsed = time.monotonic() - started
 
-    assert elapsed < 8, f"a 2 s timeout took {elapsed:.1f}s"
+    assert elapsed < 30, f"a 2 s timeout took {elapsed:.1f}s: the 60 s step was not stopped"
     step = caught.value.result.steps[1]
     assert "timed out" in (step.error or "") and step.exit_code != 0
     assert "timed out" in str(caught.value)
     assert step.stdout == f"about to sleep {seconds}\n"
     assert bench.ran(web) == [1]  # step 3 never ran
-    wait_until(lambda: not pids_matching(f"sleep {seconds}"), 5, "the remote sleep to be gone")
+    wait_gone(f"sleep {seconds}", 5)
     run = bench.controller.get_run(caught.value.result.run_id)
     assert "timed out" in (run.steps[1].error or "")
     assert bench.controller.store.get_server(web).state == "stranded"
@@ -80,7 +82,7 @@ def test_connection_killed_mid_step_fails_with_connection_lost(bench: Bench) -> 
     assert "connection lost" in (step.error or "")
     assert "connection lost" in str(error)
     assert bench.ran(web) == [1]
-    wait_until(lambda: not pids_matching(f"sleep {seconds}"), 10, "the orphaned remote sleep to be gone")
+    wait_gone(f"sleep {seconds}", 10)  # the orphaned remote sleep
     run = bench.controller.get_run(error.result.run_id)
     assert run.state == "failed" and "connection lost" in (run.steps[1].error or "")
     assert run.steps[1].stdout == f"about to sleep {seconds}\n"
@@ -105,7 +107,7 @@ def test_changed_host_key_is_refused_until_forgotten(bench: Bench) -> None:
     assert bench.ran(web) == [1]  # nothing ran on the impostor
 
     bench.controller.close()
-    refused = cli("boot", web, "-t", str(template), "--db", str(bench.db))
+    refused = run_cli("boot", web, "-t", str(template), "--db", str(bench.db))
     assert refused.returncode == 2, refused.stderr
     assert f"servers forget-key {web}" in refused.stderr and "Traceback" not in refused.stderr
     assert bench.ran(web) == [1]

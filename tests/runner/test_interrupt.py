@@ -8,7 +8,6 @@ import secrets
 import shutil
 import signal
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -16,8 +15,11 @@ import pytest
 from stackscripts.errors import Conflict
 from stackscripts.store.sqlite import SQLiteStore
 from tests.runner.fixtures import Bench
-from tests.runner.helpers import Step, cli, cli_spawn, files_containing, numbered_step, wait_until
-from tests.support.procs import pids_matching
+from tests.runner.helpers import Step, files_containing, numbered_step
+from tests.support.cli import run_cli, spawn_cli
+from tests.support.procs import wait_gone
+from tests.support.store import stored_output
+from tests.support.waits import wait_until
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -55,13 +57,14 @@ def test_sigkilled_controller_leaves_an_interrupted_run_that_resumes(bench: Benc
     token = f"token-{secrets.token_hex(12)}"
     monkeypatch.setenv("STACKSCRIPTS_CRED_HOLD_TOKEN", token)  # for the resume in this process; with a
     # credential in play the masker must still release "output before the hold" at once
-    child = cli_spawn("boot", web, "-t", str(template), "--db", str(bench.db),
+    child = spawn_cli("boot", web, "-t", str(template), "--db", str(bench.db),
                       env={"STACKSCRIPTS_CRED_HOLD_TOKEN": token})
     try:
         wait_until(lambda: (bench.out / web / "holding").exists() or child.poll() is not None, 30,
                    "the step to start holding")
         assert child.poll() is None, child.communicate()
-        time.sleep(1.5)  # output is flushed to the store at least once a second
+        wait_until(lambda: "output before the hold" in (out := stored_output(bench.db))
+                   and "warning before the hold" in out, 10, "the step's output to reach the store file")
         os.kill(child.pid, signal.SIGKILL)
         child.wait(timeout=10)
     finally:
@@ -69,7 +72,7 @@ def test_sigkilled_controller_leaves_an_interrupted_run_that_resumes(bench: Benc
             child.kill()
         child.communicate()
     (bench.out / web / "hold").unlink()
-    wait_until(lambda: not pids_matching(f"sleep {seconds}"), 10, "the remote step to stop")
+    wait_gone(f"sleep {seconds}", 10)  # the remote step stops
     shutil.rmtree((bench.out / web / "workdir").read_text().strip(), ignore_errors=True)  # see test_cleanup.py
 
     with SQLiteStore(bench.db) as store:  # opening it finds the dead controller
@@ -105,7 +108,7 @@ def test_second_run_on_a_busy_server_is_refused(bench: Bench, monkeypatch: pytes
         wait_until(lambda: (bench.out / web / "holding").exists(), 20, "the first run to hold the server")
         with pytest.raises(Conflict, match=f"{web} is busy: run r-"):
             bench.controller.boot(web, template)
-        refused = cli("boot", web, "-t", str(template), "--db", str(bench.db),
+        refused = run_cli("boot", web, "-t", str(template), "--db", str(bench.db),
                       env={"STACKSCRIPTS_CRED_HOLD_TOKEN": "not so secret"})
         assert refused.returncode == 2, refused.stdout + refused.stderr
         assert "is busy" in refused.stderr and "Traceback" not in refused.stderr

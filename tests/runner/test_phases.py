@@ -7,7 +7,8 @@ import pytest
 from stackscripts.api.fleet import fleet_boot
 from stackscripts.errors import Conflict, RunFailed
 from tests.runner.fixtures import Bench
-from tests.runner.helpers import Step, cli, numbered_step
+from tests.runner.helpers import Step, numbered_step
+from tests.support.cli import run_cli
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -47,7 +48,7 @@ def test_operational_scripts_run_only_on_operational_servers(bench: Bench) -> No
     with pytest.raises(Conflict, match="stranded, not operational"):
         bench.controller.run(other, "backup")
     bench.controller.close()
-    refused = cli("run", other, "backup", "--db", str(bench.db))
+    refused = run_cli("run", other, "backup", "--db", str(bench.db))
     assert refused.returncode == 2 and "stranded, not operational" in refused.stderr
     assert "Traceback" not in refused.stderr
     assert phases(bench, other) == []

@@ -10,7 +10,8 @@ import pytest
 
 from stackscripts.masking import MASK
 from tests.runner.fixtures import Bench
-from tests.runner.helpers import Step, cli, files_containing
+from tests.runner.helpers import Step, files_containing
+from tests.support.cli import run_cli
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -47,7 +48,7 @@ def test_cred_value_is_masked_everywhere(bench: Bench) -> None:
     bench.controller.close()
     env = {"STACKSCRIPTS_CRED_DB_PASSWORD": secret}
 
-    done = cli("boot", web, "-t", str(template), "--db", str(bench.db), env=env)
+    done = run_cli("boot", web, "-t", str(template), "--db", str(bench.db), env=env)
     assert done.returncode == 0, done.stderr
     terminal = done.stdout + done.stderr
     assert secret not in terminal
@@ -64,8 +65,8 @@ def test_cred_value_is_masked_everywhere(bench: Bench) -> None:
     assert leaky.inputs == {"DB_PASSWORD": "cred:DB_PASSWORD"}
     assert controller.store.get_server(web).inputs["DB_PASSWORD"] == "cred:DB_PASSWORD"
 
-    shown = cli("runs", "show", run.id, "--db", str(bench.db), "--json")
-    logged = cli("runs", "log", run.id, "2", "--db", str(bench.db))
+    shown = run_cli("runs", "show", run.id, "--db", str(bench.db), "--json")
+    logged = run_cli("runs", "log", run.id, "2", "--db", str(bench.db))
     assert shown.returncode == 0 and logged.returncode == 0
     assert secret not in shown.stdout + logged.stdout and MASK in logged.stdout
 
@@ -96,24 +97,71 @@ def test_a_cred_read_through_env_from_another_server_is_masked(bench: Bench, mon
     assert bench.controller.get_run(result.run_id).steps[0].stdout == f"token={MASK}\n"
 
 
-@pytest.mark.parametrize("secret", ["hunter22", "pässwörd-ünïcode", "ab"])
+def joined(pieces: list[tuple[str, bytes]], stream: str | None = None) -> bytes:
+    return b"".join(data for name, data in pieces if stream is None or name == stream)
+
+
+@pytest.mark.parametrize("secret", ["hunter22", "pässwörd-ünïcode", "abcd"])
 def test_masker_catches_a_secret_cut_anywhere(secret: str) -> None:
-    from stackscripts.masking import Masker
+    from stackscripts.masking import StreamMasker
 
     data = f"before {secret} middle {secret}\nafter".encode()
     for cut in range(len(data) + 1):
         for second_cut in (cut, min(len(data), cut + 3)):
-            masker = Masker([secret])
-            text = masker.feed(data[:cut]) + masker.feed(data[cut:second_cut]) + masker.feed(data[second_cut:])
-            text += masker.flush()
-            assert text == f"before {MASK} middle {MASK}\nafter", (cut, second_cut)
+            masker = StreamMasker([secret])
+            pieces = [*masker.feed("stdout", data[:cut]), *masker.feed("stdout", data[cut:second_cut]),
+                      *masker.feed("stdout", data[second_cut:]), *masker.flush()]
+            assert joined(pieces) == f"before {MASK} middle {MASK}\nafter".encode(), (cut, second_cut)
+
+
+def test_masker_catches_a_secret_split_across_stdout_and_stderr() -> None:
+    """Half on stdout, half on stderr: the terminal would show it whole, so both halves are masked."""
+    from stackscripts.masking import StreamMasker
+
+    secret = b"hunter22-xyz"
+    for cut in range(1, len(secret)):
+        masker = StreamMasker([secret.decode()])
+        pieces = [*masker.feed("stdout", b"say " + secret[:cut]), *masker.feed("stderr", secret[cut:] + b" done\n"),
+                  *masker.flush()]
+        everything = joined(pieces)
+        assert secret[:4] not in everything and secret[-4:] not in everything, (cut, pieces)
+        assert joined(pieces, "stdout").startswith(b"say ") and joined(pieces, "stderr").endswith(b" done\n")
+    # interleaved with the other stream's output in between: each stream alone still spells it
+    masker = StreamMasker([secret.decode()])
+    pieces = [*masker.feed("stdout", secret[:5]), *masker.feed("stderr", b"noise\n"),
+              *masker.feed("stdout", secret[5:] + b"\n"), *masker.flush()]
+    assert secret not in joined(pieces, "stdout") and joined(pieces, "stderr") == b"noise\n"
+    assert joined(pieces, "stdout") == MASK.encode() + MASK.encode() + b"\n"
+
+
+def test_masker_is_byte_exact_and_fast_on_large_output() -> None:
+    from stackscripts.masking import StreamMasker
+
+    masker = StreamMasker(["hunter22"])
+    blob = bytes(range(256)) * 4096  # 1 MiB, invalid UTF-8 included
+    out = b""
+    for i in range(0, len(blob), 65536):
+        out += joined(masker.feed("stdout", blob[i:i + 65536]))
+    assert out + joined(masker.flush()) == blob
 
 
 def test_masker_releases_text_that_cannot_start_a_secret() -> None:
-    from stackscripts.masking import Masker
+    from stackscripts.masking import StreamMasker
 
-    masker = Masker(["hunter22"])
-    assert masker.feed(b"last line before a long sleep\n") == "last line before a long sleep\n"
-    assert masker.feed(b"user hun") == "user "  # "hun" may be the start of the secret
-    assert masker.feed(b"ter22!\n") == f"{MASK}!\n"
-    assert masker.feed(b"hunt") == "" and masker.flush() == "hunt"
+    masker = StreamMasker(["hunter22"])
+    assert joined(masker.feed("stdout", b"last line before a long sleep\n")) == b"last line before a long sleep\n"
+    assert joined(masker.feed("stdout", b"user hun")) == b"user "  # "hun" may be the start of the secret
+    assert joined(masker.feed("stdout", b"ter22!\n")) == f"{MASK}!\n".encode()
+    assert joined(masker.feed("stdout", b"hunt")) == b"" and joined(masker.flush()) == b"hunt"
+
+
+def test_secrets_added_later_are_masked_too() -> None:
+    """One SecretSet per server: a run that starts later adds its secrets to every masker of that server."""
+    from stackscripts.masking import SecretSet, StreamMasker
+
+    held = SecretSet(["first-secret"])
+    masker = StreamMasker(held)
+    held.add(["second-secret"])
+    assert joined([*masker.feed("stdout", b"x second-secret y"), *masker.flush()]) == f"x {MASK} y".encode()
+    held.remove(["second-secret"])
+    assert joined([*masker.feed("stdout", b"second-secret"), *masker.flush()]) == b"second-secret"

@@ -6,7 +6,6 @@ import signal
 import socket
 import sqlite3
 import subprocess
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,6 +14,9 @@ import pytest
 from stackscripts.errors import Conflict
 from stackscripts.store.base import ServerRecord
 from stackscripts.store.sqlite import SQLiteStore
+from tests.support.parts import require_proc
+from tests.support.store import stored_output
+from tests.support.waits import wait_until
 
 Spawn = Callable[[str], "subprocess.Popen[str]"]
 
@@ -60,7 +62,8 @@ def test_sigkilled_run_is_marked_interrupted_on_open(db_path: Path, spawn: Spawn
         setup.put_server(ServerRecord("web1"))
     child = spawn(START_AND_HOLD)
     run_id = read_line(child)
-    time.sleep(1.6)  # more than the flush interval: the output must have reached the file
+    wait_until(lambda: stored_output(db_path) == "flushed before the kill\nand this warning\n", 10,
+               "the child's output to reach the file (flushed about once a second)")
     child.send_signal(signal.SIGKILL)
     child.wait(timeout=10)
     with SQLiteStore(db_path) as store:
@@ -89,8 +92,7 @@ def test_runs_of_other_hosts_are_left_alone(store: SQLiteStore, web1: str,
 
 def test_a_reused_pid_does_not_keep_a_run_alive(store: SQLiteStore, web1: str,
                                                 db_path: Path) -> None:
-    if not Path("/proc/self/stat").exists():
-        pytest.skip("no /proc: pid reuse cannot be detected here")
+    require_proc()  # pid reuse is told by the process start time in /proc
     run_id = store.start_run(web1, "Boot", who="", template=None, inputs={})
     with sqlite3.connect(db_path) as raw:  # our pid, but a process that started at another time
         raw.execute("UPDATE runs SET controller_start = controller_start + 1")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-import time
 from pathlib import Path
 
 import pytest
@@ -61,25 +60,20 @@ def test_steps_come_back_in_index_order(store: SQLiteStore, web1: str) -> None:
     assert store.last_failed_step(run_id) is None
 
 
-def test_output_streams_to_the_file_within_about_a_second(store: SQLiteStore, web1: str,
-                                                          db_path: Path) -> None:
+def test_output_reaches_the_file_before_append_returns(store: SQLiteStore, web1: str, db_path: Path) -> None:
+    """What a terminal shows after append_output is already in the file (a SIGKILL loses nothing shown)."""
     run_id = store.start_run(web1, "Boot", who="", template=None, inputs={})
     store.start_step(run_id, 0, "long", "Boot", sha256="", inputs={})
     with SQLiteStore(db_path) as reader:  # another connection, like another process
-        for round_ in range(2):
-            for n in range(100):
-                store.append_output(run_id, 0, "stdout" if n % 3 else "stderr", f"{round_}.{n};")
-            deadline = time.monotonic() + 3
-            expected = "".join(f"{r}.{n};" for r in range(round_ + 1) for n in range(100))
-            while reader.get_run(run_id).steps[0].output != expected:
-                assert time.monotonic() < deadline, "output not flushed within 3 s"
-                time.sleep(0.05)
-            assert reader.get_run(run_id).steps[0].ended is None  # still running
+        expected = ""
+        for n in range(100):
+            store.append_output(run_id, 0, "stdout" if n % 3 else "stderr", f"{n};")
+            expected += f"{n};"
+            assert reader.get_run(run_id).steps[0].output == expected
+        assert reader.get_run(run_id).steps[0].ended is None  # still running
     store.finish_step(run_id, 0, 0, None)
-    # Batching: hundreds of appends became few rows (one per stream switch and flush).
     with sqlite3.connect(db_path) as raw:
-        rows = raw.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
-    assert rows <= 2 * 67 + 2
+        assert raw.execute("SELECT COUNT(*) FROM chunks").fetchone()[0] == 100
 
 
 def test_get_run_sees_this_process_buffered_output(store: SQLiteStore, web1: str) -> None:

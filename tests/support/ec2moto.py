@@ -20,8 +20,9 @@ one that talks to AWS:
 InstanceId, is never called: volumes are deleted after the instance has terminated.)
 
 In-process tests call ``activate()`` (or use the ``ec2_compat`` fixture); a CLI subprocess gets the
-same patches through ``subprocess_env()``, which puts a ``sitecustomize`` calling ``activate()``
-on its PYTHONPATH.
+same patches through ``subprocess_env()``: environment for tests/support/cli.py ``run_cli`` that puts a
+``sitecustomize`` calling ``activate()`` on its PYTHONPATH. The moto server is the session's ``moto_server``
+fixture (tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from typing import Any
 import pytest
 import yaml
 
-from .moto import MotoServer, moto_fixture
+from .moto import MotoServer
 
 ROOT = Path(__file__).resolve().parents[2]
 _OK_NS = re.compile(r'xmlns="http://ec2\.amazonaws\.com/doc/([0-9-]+)"')
@@ -121,13 +122,11 @@ def deactivate() -> None:
 SITECUSTOMIZE = "import tests.support.ec2moto as _ec2moto\n_ec2moto.activate()\n"
 
 
-def subprocess_env(folder: Path, base: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Environment for `python -m stackscripts ...` with the harness active in that process."""
+def subprocess_env(folder: Path) -> dict[str, str]:
+    """Environment (for run_cli's `env`) in which `python -m stackscripts ...` runs with the harness active."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "sitecustomize.py").write_text(SITECUSTOMIZE)
-    env = dict(os.environ if base is None else base)
-    env["PYTHONPATH"] = os.pathsep.join([str(folder), str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
-    return env
+    return {"PYTHONPATH": os.pathsep.join([str(folder), str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
 
 
 def cloud_config(moto: MotoServer, **extra: Any) -> dict[str, Any]:
@@ -171,11 +170,6 @@ def volumes_of(moto: MotoServer, node_id: str) -> list[dict[str, Any]]:
     """Volumes stackscripts created for this instance (by tag), in any state."""
     found = boto(moto).describe_volumes(Filters=[{"Name": "tag:stackscripts-instance", "Values": [node_id]}])
     return list(found["Volumes"])
-
-
-@pytest.fixture(scope="module")
-def moto_server() -> Iterator[MotoServer]:
-    yield from moto_fixture()
 
 
 @pytest.fixture

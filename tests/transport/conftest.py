@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-# `pytest tests/transport` does not put the repository root on sys.path (tests/ is no package);
-# tests.support must be importable. (Redundant once pyproject sets pythonpath = ["."].)
-_ROOT = str(Path(__file__).resolve().parents[2])
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
-
-from stackscripts.transport.base import Transport, transports  # noqa: E402
-from tests.support.sshd import SshdServer, start_many, start_sshd  # noqa: E402
+from stackscripts.transport.base import Transport, transports
+from tests.support.sshd import SshdServer, start_many, start_sshd
 
 # run.sh helper for test bundles: load the NUL-separated env file byte-exact, then remove it.
 LOAD_ENV = """\

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import random
 import socket
-import statistics
 import subprocess
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -18,7 +16,7 @@ from stackscripts.transport.base import ExecResult, Transport
 from tests.support.parts import require_binary
 from tests.support.sshd import SshdServer
 
-pytestmark = [pytest.mark.needs("sshd"), pytest.mark.timeout(120)]
+pytestmark = pytest.mark.timeout(120)  # the sshd fixture requires sshd (tests/support/parts.py)
 
 BundleMaker = Callable[..., Path]
 
@@ -91,26 +89,16 @@ def test_missing_key_file_and_bad_recorded_key(
         transport.open(sshd.host_spec(host_key="ssh-ed25519 not-base64!"))
 
 
-def test_one_connection_reused_for_50_steps(
-    transport: Transport,
-    sshd: SshdServer,
-    make_bundle: BundleMaker,
-    record_property: Callable[[str, object], None],
-) -> None:
+def test_one_connection_reused_for_50_steps(transport: Transport, sshd: SshdServer, make_bundle: BundleMaker) -> None:
+    """One login for 50 steps (how fast a step is on that connection: benchmarks/thresholds.py)."""
     bundle = make_bundle("load_env; test \"$N\" = 1\n", env={"N": "1"})
     with transport.open(sshd.host_spec()) as session:
         connection = getattr(session, "transport", None)
-        durations = []
         for _ in range(50):
-            started = time.perf_counter()
             assert session.run_bundle(bundle).exit_code == 0
-            durations.append(time.perf_counter() - started)
         assert getattr(session, "transport", None) is connection
     logins = sshd.log_path.read_text().count("Accepted publickey")
     assert logins == 1
-    median_ms = statistics.median(durations) * 1000
-    record_property("median_step_ms", round(median_ms, 1))
-    assert median_ms < 250  # ~15 ms on an idle machine; generous for loaded CI runners
 
 
 def test_ssh_socket_tuning(sshd: SshdServer) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import random
-import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -13,30 +12,18 @@ from pathlib import Path
 import pytest
 
 from stackscripts.transport.base import ExecResult, Transport
-from tests.support.parts import require_binary
+from tests.support.procs import kill_matching, wait_gone
 from tests.support.sshd import SshdServer
+from tests.support.waits import wait_until
 
-pytestmark = [pytest.mark.needs("sshd"), pytest.mark.timeout(120)]
+pytestmark = pytest.mark.timeout(120)  # the sshd fixture requires sshd (tests/support/parts.py)
 
 BundleMaker = Callable[..., Path]
 
 
 def _marker() -> str:
-    """A unique `sleep` argument to find a step's processes with pgrep -f."""
+    """A unique `sleep` argument to find a step's processes by command line."""
     return f"{random.randint(100000, 999999)}.{os.getpid()}"
-
-
-def _pgrep(pattern: str) -> list[str]:
-    pgrep = require_binary("pgrep", "pgrep (procps)")
-    found = subprocess.run([pgrep, "-f", pattern], capture_output=True, text=True)
-    return found.stdout.split()
-
-
-def _wait_gone(pattern: str, within: float = 5.0) -> list[str]:
-    deadline = time.monotonic() + within
-    while (left := _pgrep(pattern)) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return left
 
 
 def _run_dir(result: ExecResult) -> str:
@@ -145,8 +132,8 @@ def test_timeout_kills_the_remote_step(
         assert result.error == "timed out after 1s"
         assert result.exit_code in (124, 137)
         assert b"never" not in result.stdout
-        assert elapsed < 8
-        assert _wait_gone(marker) == []
+        assert elapsed < 30  # the step sleeps for weeks
+        wait_gone(marker, 5)
         assert not os.path.exists(_run_dir(result))
         assert session.run_command("true").exit_code == 0  # the connection is still usable
 
@@ -178,13 +165,10 @@ def test_connection_killed_mid_step(transport: Transport, sshd: SshdServer, make
         elapsed = time.monotonic() - started
         killer.join()
         assert (result.exit_code, result.error) == (-1, "connection lost")
-        assert elapsed < 5
+        assert elapsed < 30  # the step sleeps for weeks
         assert session.run_command("true").error == "connection lost"
-    assert _wait_gone(marker, within=10) == []  # the orphaned step was stopped, not left running
-    deadline = time.monotonic() + 10
-    while os.path.exists(_run_dir(result)) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not os.path.exists(_run_dir(result))
+    wait_gone(marker, 10)  # the orphaned step was stopped, not left running
+    wait_until(lambda: not os.path.exists(_run_dir(result)), 10, "the run directory to be removed")
 
 
 def test_large_output(transport: Transport, sshd: SshdServer, make_bundle: BundleMaker) -> None:
@@ -204,8 +188,7 @@ def test_background_process_holding_output_does_not_hang(
         with transport.open(sshd.host_spec()) as session:
             started = time.monotonic()
             result = session.run_bundle(bundle, timeout=60)
-            assert time.monotonic() - started < 10
+            assert time.monotonic() - started < 30  # the background sleep lasts weeks
         assert (result.exit_code, result.stdout, result.error) == (0, b"started\n", None)
     finally:
-        for pid in _pgrep(marker):
-            os.kill(int(pid), 9)
+        kill_matching(marker)

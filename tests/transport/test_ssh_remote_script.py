@@ -8,7 +8,6 @@ import re
 import shutil
 import subprocess
 import tarfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from stackscripts.transport.remote import (
     read_bundle_dir,
 )
 from tests.support.parts import require
+from tests.support.procs import wait_gone
 
 BundleMaker = Callable[..., Path]
 
@@ -121,7 +121,4 @@ def test_step_stopped_when_stdin_closes(shell: str, make_bundle: BundleMaker) ->
     assert b"never" not in proc.stdout.read()
     proc.stdout.close()
     assert not os.path.exists(run_dir)
-    deadline = time.monotonic() + 5
-    while subprocess.run(["pgrep", "-f", marker], capture_output=True).stdout and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert subprocess.run(["pgrep", "-f", marker], capture_output=True).stdout == b""
+    wait_gone(marker, 5)

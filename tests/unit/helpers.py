@@ -8,17 +8,11 @@ from pathlib import Path
 import pytest
 
 from stackscripts.errors import BadInput
+from tests.support.rightscripts import block
+
+__all__ = ["GOLDEN", "bad_input", "block", "line_of"]
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
-
-
-def block(*lines: str, marker: str = "#", shebang: str | None = "#!/bin/bash", body: str = "") -> str:
-    """A script whose metadata block holds `lines` (YAML, without the marker)."""
-    out = [shebang] if shebang else []
-    out.append(f"{marker} ---")
-    out.extend(f"{marker} {line}".rstrip() for line in lines)
-    out.append(f"{marker} ...")
-    return "\n".join(out) + "\n" + body
 
 
 def bad_input(fn: Callable[[], object]) -> BadInput:

@@ -6,11 +6,13 @@
     driver = LocalNodeDriver()
     node = driver.create_node("web1", "small", None, ex_authorized_key=public_key,
                               ex_volumes=[{"name": "ephemeral0", "size_gb": 20}])   # -> /dev/xvdb
-    # ssh -p node.extra["ssh_port"] root@127.0.0.1
+    # ssh -p node.extra["ssh_port"] root@127.0.0.1   (ex_ssh_user="admin": admin, with sudo; root gets no key)
     driver.destroy_node(node)                     # container, loop devices and backing files
 
 Modules: driver (the NodeDriver), engine (the only docker SDK user), image and rootfs (the base image),
-devices (loop devices), check (what this machine lacks).
+mirror (which Debian mirror: an override, the host's apt sources, deb.debian.org), drives (an instance's
+volumes: files, loop devices, /dev links, persistence, restore after a host reboot), devices (loop devices),
+login (a non-root SSH user), check (what this machine lacks).
 """
 
 from __future__ import annotations

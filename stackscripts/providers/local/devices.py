@@ -49,7 +49,8 @@ def device_names(count: int, taken: set[str] | None = None) -> list[str]:
 
 def _losetup(*args: str) -> subprocess.CompletedProcess[str]:
     try:
-        return subprocess.run(["losetup", *args], capture_output=True, text=True, timeout=60)
+        # its own process group: a Ctrl-C at the terminal must not kill a detach that a clean-up is doing
+        return subprocess.run(["losetup", *args], capture_output=True, text=True, timeout=60, process_group=0)
     except FileNotFoundError as exc:
         raise CloudError("local cloud: losetup is not installed (package util-linux).") from exc
 
@@ -125,6 +126,15 @@ def attached_under(directory: Path, table: list[tuple[str, str]] | None = None) 
     """(loop device, backing file) for every loop device backed by a file under directory, deleted or not."""
     prefix = str(directory).rstrip("/") + "/"
     return [(name, back) for name, back in (loop_table() if table is None else table) if back.startswith(prefix)]
+
+
+def backs(device: str, backing_file: Path) -> bool:
+    """True when the loop device is bound to the file now at this path, not to a deleted file of that name."""
+    try:
+        bound = Path(f"/sys/block/{Path(device).name}/loop/backing_file").read_text().rstrip("\n")
+    except OSError:
+        return False
+    return bound == os.path.realpath(backing_file)  # a deleted file reads "PATH (deleted)"
 
 
 def detach(device: str) -> None:

@@ -6,8 +6,6 @@ import contextlib
 import fcntl
 import os
 import re
-import shutil
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,14 +14,15 @@ from libcloud.compute.base import Node, NodeDriver, NodeImage, NodeLocation, Nod
 from libcloud.compute.types import NodeState
 
 from ...errors import CloudError
-from . import devices
-from .devices import Drive
+from . import devices, drives, login, mirror
+from .drives import DriveSpec
 from .engine import MANAGED_LABEL, SERVER_LABEL, ContainerInfo, ContainerSpec, Engine
-from .image import BASE_TAG, ProgressCallback, ensure_base_image, state_dir
+from .image import BASE_TAG, SUITE, ProgressCallback, ensure_base_image, state_dir
 
 STATE_LABEL = "stackscripts.state-dir"
+USER_LABEL = "stackscripts.ssh-user"
+LAUNCH_LABEL = "stackscripts.launch"  # the launch token (providers.base.LAUNCH_TAG) of the create that made it
 NAME_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$")
-KEY_PATTERN = re.compile(r"^(ssh-|ecdsa-|sk-)[A-Za-z0-9@.-]+ [A-Za-z0-9+/=]+( [^\x00-\x1f]*)?$")
 # id -> (RAM MiB, CPUs); CPUs are capped at the machine's.
 SIZES: dict[str, tuple[int, int]] = {"small": (1024, 1), "medium": (2048, 2), "large": (4096, 2), "xlarge": (8192, 4)}
 DEFAULT_SIZE = "medium"
@@ -52,7 +51,7 @@ class LocalNodeDriver(NodeDriver):
     ) -> None:
         super().__init__(key or "local", secret, **kwargs)
         self.engine = Engine(ex_docker_url)
-        self.state_root = Path(ex_state_dir) if ex_state_dir is not None else state_dir()
+        self.state_root = (Path(ex_state_dir) if ex_state_dir is not None else state_dir()).absolute()
 
     # catalogue
 
@@ -88,41 +87,55 @@ class LocalNodeDriver(NodeDriver):
         ex_volumes: Sequence[Mapping[str, Any] | Any] | None = None,
         ex_labels: Mapping[str, str] | None = None,
         ex_on_progress: ProgressCallback | None = None,
+        ex_ssh_user: str = login.ROOT,
     ) -> Node:
-        """Start a system container named `name`; root may log in with ex_authorized_key only."""
+        """Start a system container named `name`; ex_ssh_user (root unless told) logs in with ex_authorized_key only.
+
+        ex_volumes: {name, size_gb, device, ephemeral} (or VolumeSpec); `ephemeral: False` keeps the drive's file
+        when the instance is destroyed and gives it to the next instance of this name (drives.py)."""
         _check_name(name)
-        keys = _check_keys(ex_authorized_key)
+        keys = login.check_keys(ex_authorized_key)
+        user = login.check_user(ex_ssh_user)
         ram, cpus = self._size(size)
-        tag = self._image(image, ex_on_progress)
-        volumes = _volume_specs(ex_volumes)
         home = self.state_root / name
-        labels = {**(ex_labels or {}), MANAGED_LABEL: "1", SERVER_LABEL: name, STATE_LABEL: str(home)}
+        specs = drives.plan(ex_volumes, home)
+        files = {"/root/.ssh/authorized_keys": (keys.encode(), 0o600)} if user == login.ROOT else {}
+        tag = self._image(image, ex_on_progress)
+        if tag == BASE_TAG:  # this machine's mirror now, not the one the image was built from
+            files["/etc/apt/sources.list"] = (mirror.choose(SUITE).sources_list(SUITE).encode(), 0o644)
+        labels = {**(ex_labels or {}), MANAGED_LABEL: "1", SERVER_LABEL: name, STATE_LABEL: str(home),
+                  drives.VOLUMES_LABEL: drives.encode(specs), USER_LABEL: user}  # fmt: skip
         with self._lock():  # the name is claimed once the container exists
             if self.engine.inspect(name) is not None:
                 raise CloudError(
                     f"local cloud: an instance named {name!r} already exists; destroy it or pick another name."
                 )
-            self._release(home)  # leftovers of an earlier crashed create
-            home.mkdir(mode=0o700, parents=True)
+            drives.release(name, home)  # leftovers of an earlier crashed create
+            drives.make_home(home, labels.get(LAUNCH_LABEL))  # found by its token even if killed before create
             try:
-                drives = [devices.create(home, v["name"], v["size_gb"], v["device"]) for v in volumes]
                 container_id = self.engine.create(
                     ContainerSpec(
                         name=name,
                         image=tag,
                         labels={k: str(v) for k, v in labels.items()},
-                        devices=[f"{d.loop_device}:{d.device}:rwm" for d in drives] + _extra_devices(),
+                        devices=drives.attach_all(name, specs) + _extra_devices(),
                         mem_limit=ram * 1024 * 1024,
                         nano_cpus=cpus * 10**9,
                         anonymous_volumes=["/var/lib/docker"],
-                        files={"/root/.ssh/authorized_keys": (keys.encode(), 0o600)},
+                        files=files,
                     )
                 )
             except BaseException:
-                self._release(home)
+                with contextlib.suppress(CloudError):  # cut short (Ctrl-C), the engine may have made it anyway
+                    made = self.engine.inspect(name)
+                    if made is not None and labels.get(LAUNCH_LABEL) and made.labels.get(LAUNCH_LABEL) == labels[LAUNCH_LABEL]:
+                        self.engine.remove(made.id)  # ours by its token (by name alone it could be anyone's)
+                drives.release(name, home)
                 raise
         try:
             info = self.engine.start(container_id)
+            if user != login.ROOT:
+                self._make_user(info, user, keys)
         except BaseException:
             self.destroy_node(container_id)
             raise
@@ -144,7 +157,7 @@ class LocalNodeDriver(NodeDriver):
 
     def reboot_node(self, node: Node | str) -> bool:
         """Restart the container; the published SSH port may change (read it again with ex_get_node)."""
-        info = self.engine.restart(_ref(node))
+        info = self.engine.restart(self._restore(node))
         if isinstance(node, Node):
             node.extra["ssh_port"] = info.ssh_port
         return True
@@ -154,11 +167,12 @@ class LocalNodeDriver(NodeDriver):
         return True
 
     def start_node(self, node: Node | str) -> bool:
-        self.engine.start(_ref(node))
+        """Start a stopped instance; after a host reboot its drives are attached again first (drives.restore)."""
+        self.engine.start(self._restore(node))
         return True
 
     def destroy_node(self, node: Node | str) -> bool:
-        """Remove the container, its loop devices and backing files. Idempotent; accepts a Node, name or id."""
+        """Remove the container, its loop devices and backing files (`ephemeral: False` files stay). Idempotent."""
         ref = _ref(node)
         with self._lock():
             info = self.engine.inspect(ref)
@@ -167,8 +181,26 @@ class LocalNodeDriver(NodeDriver):
             if info is not None:
                 self.engine.remove(info.id)
             if NAME_PATTERN.match(name):
-                self._release(home)
+                drives.release(name, home)
         return True
+
+    def ex_destroy_launched(self, token: str) -> list[str]:
+        """Destroy what the create whose ex_labels carried LAUNCH_LABEL=token made: its container, or the drives
+        and folder of one killed before its container existed. What was destroyed ([] when nothing was)."""
+        destroyed = []
+        for node in self.list_nodes({LAUNCH_LABEL: token}) if token else []:
+            self.destroy_node(node)
+            destroyed.append(str(node.id))
+        with self._lock():
+            for home in drives.launched_homes(self.state_root, token):
+                info = self.engine.inspect(home.name)
+                if info is not None and info.labels.get(LAUNCH_LABEL) != token:
+                    continue  # another launch's instance (made before launch tokens existed)
+                if info is not None:
+                    self.engine.remove(info.id)  # made by the engine while it was being listed
+                drives.release(home.name, home)
+                destroyed.append(f"the unfinished create of {home.name} ({home})")
+        return destroyed
 
     def ex_destroy_all(self, ex_labels: Mapping[str, str] | None = None) -> int:
         """Destroy every managed instance carrying all ex_labels; returns how many."""
@@ -202,27 +234,31 @@ class LocalNodeDriver(NodeDriver):
             fcntl.flock(handle, fcntl.LOCK_EX)
             yield
 
-    def _release(self, home: Path, timeout: float = 10.0) -> None:
-        """Detach every loop device backed by a file under home, then delete home."""
-        deadline = time.monotonic() + timeout
-        while attached := devices.attached_under(home):
-            for loop_device, _backing in attached:
-                devices.detach(loop_device)
-            if time.monotonic() > deadline:
-                busy = ", ".join(d for d, _ in attached)
-                raise CloudError(f"local cloud: loop devices {busy} stay attached to files under {home}.")
-            time.sleep(0.1)
-        shutil.rmtree(home, ignore_errors=True)
+    def _restore(self, node: Node | str) -> str:
+        """Attach the instance's drives again where a host reboot detached them; returns the container id."""
+        with self._lock():
+            info = self.engine.inspect(_ref(node))
+            if info is None or info.labels.get(MANAGED_LABEL) != "1":
+                raise CloudError(f"local cloud: no instance {_ref(node)!r}.")
+            drives.restore(info.name, drives.decode(info.labels) or [])
+            return info.id
+
+    def _make_user(self, info: ContainerInfo, user: str, keys: str) -> None:
+        code, output = self.engine.exec(info.id, ["sh", "-c", login.CREATE_USER],
+                                        {"STACKSCRIPTS_USER": user, "STACKSCRIPTS_KEYS": keys})  # fmt: skip
+        if code != 0:
+            raise CloudError(f"local cloud: creating the SSH user {user!r} in {info.name} failed (exit {code}): "
+                             f"{output.strip()[-500:]}")  # fmt: skip
 
     def _node(self, info: ContainerInfo, table: list[tuple[str, str]] | None = None) -> Node:
         home = Path(info.labels.get(STATE_LABEL) or self.state_root / info.name)
-        in_container = dict(info.devices)
-        drives = []
-        attached = sorted(devices.attached_under(home, table), key=lambda item: in_container.get(item[0], ""))
-        for loop_device, backing in attached:
-            path = Path(backing)
-            size = path.stat().st_size // 1024**3 if path.exists() else 0
-            drives.append(Drive(path.stem, size, in_container.get(loop_device, ""), backing, loop_device).as_dict())
+        table = devices.loop_table() if table is None else table
+        specs = drives.decode(info.labels)
+        if specs is None:  # made before the volumes label: what is attached under its folder
+            in_container = dict(info.devices)
+            specs = sorted((DriveSpec(Path(back).stem, _size_gb(back), in_container.get(loop, ""), True, back)
+                            for loop, back in devices.attached_under(home, table)), key=lambda d: d.device)  # fmt: skip
+        volumes = drives.describe(specs, table)
         return Node(
             id=info.id,
             name=info.name,
@@ -233,16 +269,20 @@ class LocalNodeDriver(NodeDriver):
             image=NodeImage(id=info.image, name=info.image, driver=self),
             extra={
                 "ssh_port": info.ssh_port,
-                "ssh_user": "root",
+                "ssh_user": info.labels.get(USER_LABEL, login.ROOT),
                 "container_id": info.id,
                 "status": info.status,
                 "labels": info.labels,
                 "state_dir": str(home),
-                "volumes": drives,
-                "loop_devices": [d["loop_device"] for d in drives],
+                "volumes": volumes,
+                "loop_devices": [v["loop_device"] for v in volumes if v["loop_device"]],
                 "created": info.created,
             },
         )
+
+
+def _size_gb(path: str) -> int:
+    return Path(path).stat().st_size // 1024**3 if Path(path).exists() else 0
 
 
 def _extra_devices() -> list[str]:
@@ -256,35 +296,5 @@ def _ref(node: Node | str) -> str:
 
 def _check_name(name: str) -> None:
     if not NAME_PATTERN.match(name or ""):
-        raise CloudError(
-            f"local cloud: {name!r} is not a valid instance name: use 1-63 letters, digits, '.', '_' or '-', "
-            "starting with a letter or digit."
-        )
-
-
-def _check_keys(text: str) -> str:
-    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
-    if not lines or not all(KEY_PATTERN.match(line) for line in lines):
-        raise CloudError(
-            "local cloud: ex_authorized_key must be one or more OpenSSH public key lines ('ssh-ed25519 AAAA...')."
-        )
-    return "\n".join(lines) + "\n"
-
-
-def _volume_specs(volumes: Sequence[Mapping[str, Any] | Any] | None) -> list[dict[str, Any]]:
-    """Normalise dicts or VolumeSpec-like objects to {name, size_gb, device}, assigning /dev/xvdb... in order."""
-    specs = []
-    for index, volume in enumerate(volumes or ()):
-        get = volume.get if isinstance(volume, Mapping) else lambda k, v=volume: getattr(v, k, None)
-        name = str(get("name") or f"ephemeral{index}")
-        if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", name):
-            raise CloudError(f"local cloud: volume name {name!r} may hold only letters, digits, '.', '_' and '-'.")
-        specs.append({"name": name, "size_gb": int(get("size_gb") or 0), "device": get("device")})
-    free = iter(devices.device_names(len(specs), {str(s["device"]) for s in specs if s["device"]}))
-    for spec in specs:
-        spec["device"] = spec["device"] or next(free)
-    names = [s["name"] for s in specs]
-    devs = [s["device"] for s in specs]
-    if len(set(names)) != len(names) or len(set(devs)) != len(devs):
-        raise CloudError(f"local cloud: volume names and devices must be unique, got {names} on {devs}.")
-    return specs
+        raise CloudError(f"local cloud: {name!r} is not a valid instance name: use 1-63 letters, digits, '.', '_' "
+                         "or '-', starting with a letter or digit.")

@@ -249,6 +249,14 @@ class Engine:
                 return True
             raise CloudError(f"local cloud: removing container {name_or_id} failed: {exc}") from exc
 
+    def exec(self, name_or_id: str, argv: list[str], environment: dict[str, str] | None = None) -> tuple[int, str]:
+        """Run a command as root in a running container; (exit code, combined output)."""
+        try:
+            code, output = self.client.containers.get(name_or_id).exec_run(argv, environment=environment, user="root")
+        except docker.errors.DockerException as exc:
+            raise CloudError(f"local cloud: running {argv[0]} in container {name_or_id} failed: {exc}") from exc
+        return int(code), bytes(output or b"").decode(errors="replace")
+
     def logs(self, name_or_id: str, tail: int = 40) -> str:
         try:
             return self.client.containers.get(name_or_id).logs(tail=tail).decode(errors="replace")
@@ -285,7 +293,7 @@ def _info(container: Container) -> ContainerInfo:
 
 
 def _tar(files: dict[str, tuple[bytes, int]]) -> bytes:
-    """A tar archive of files (absolute paths), parent directories 0700 and owned by root."""
+    """A tar archive of files (absolute paths); parent directories owned by root, 0700 under /root, else 0755."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as archive:
         made: set[str] = set()
@@ -296,6 +304,7 @@ def _tar(files: dict[str, tuple[bytes, int]]) -> bytes:
                 if directory not in made:
                     entry = tarfile.TarInfo(directory)
                     entry.type, entry.mode = tarfile.DIRTYPE, 0o700 if directory.startswith("root") else 0o755
+                    entry.mtime = int(time.time())
                     archive.addfile(entry)
                     made.add(directory)
             entry = tarfile.TarInfo("/".join(parts))

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ...errors import CloudError
-from . import rootfs
+from . import mirror, rootfs
 from .engine import Engine
 
 ProgressCallback = Callable[[str], None]
@@ -34,7 +34,11 @@ def state_dir() -> Path:
 
 
 def recipe_digest(suite: str = SUITE) -> str:
-    """Changes whenever what goes into the image changes, so a stale cached image is rebuilt."""
+    """Changes whenever what goes into the image changes, so a stale cached image is rebuilt.
+
+    The mirror is left out on purpose: any Debian mirror serves the same packages, and each instance's
+    /etc/apt/sources.list is written when it is created (mirror.py), so a new mirror needs no rebuild.
+    """
     text = "\n".join([suite, *PACKAGES, rootfs.INIT_SCRIPT, rootfs.SSHD_CONFIG, rootfs.ULIMIT_HOOK])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -78,24 +82,21 @@ def _build(engine: Engine, tag: str, digest: str, root: Path, say: ProgressCallb
             "local cloud: debootstrap is not installed, so the base image cannot be built.",
             hint="apt-get install -y debootstrap",
         )
-    entries = rootfs.host_debian_sources(SUITE)
-    mirror = rootfs.pick_mirror(entries)
+    choice = mirror.choose(SUITE)
     cache = root / ".debootstrap-cache"
     cache.mkdir(exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="image-build-", dir=root))
     try:
         target = work / "rootfs"
-        say(f"debootstrap {SUITE} from {mirror} into {target}")
+        say(f"debootstrap {SUITE} from {choice.mirror} (from {choice.origin}) into {target}")
         _stream(
-            [
-                debootstrap, "--variant=minbase", f"--include={','.join(PACKAGES)}",
-                f"--cache-dir={cache}", SUITE, str(target), mirror,
-            ],
+            _debootstrap_argv(debootstrap, choice.mirror, target, cache),
             say,
-            f"debootstrap of {SUITE} from {mirror}",
-        )  # fmt: skip
+            f"debootstrap of {SUITE} from {choice.mirror} (from {choice.origin})",
+            hint=f"Set {mirror.MIRROR_ENV} to a Debian mirror that serves {SUITE} and that this machine can reach.",
+        )
         say("configuring the root filesystem (sshd, init, apt sources)")
-        rootfs.configure(target, entries or rootfs.default_sources(SUITE, mirror))
+        rootfs.configure(target, choice.sources(SUITE))
         tarball = work / "rootfs.tar"
         say(f"packing {tarball}")
         tar = ["tar", "--numeric-owner", "-C", str(target), "-cf", str(tarball), "."]
@@ -114,7 +115,14 @@ def _build(engine: Engine, tag: str, digest: str, root: Path, say: ProgressCallb
         subprocess.run(["rm", "-rf", "--one-file-system", str(work)], check=False)
 
 
-def _stream(argv: list[str], say: ProgressCallback, what: str) -> None:
+def _debootstrap_argv(debootstrap: str, mirror_url: str, target: Path, cache: Path) -> list[str]:
+    return [
+        debootstrap, "--variant=minbase", f"--include={','.join(PACKAGES)}",
+        f"--cache-dir={cache}", SUITE, str(target), mirror_url,
+    ]  # fmt: skip
+
+
+def _stream(argv: list[str], say: ProgressCallback, what: str, hint: str | None = None) -> None:
     """Run a command, forwarding each output line to the progress callback; CloudError on failure."""
     tail: list[str] = []
     with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace") as proc:
@@ -125,4 +133,4 @@ def _stream(argv: list[str], say: ProgressCallback, what: str) -> None:
                 say(line)
                 tail = (tail + [line])[-15:]
     if proc.returncode != 0:
-        raise CloudError(f"local cloud: {what} failed (exit {proc.returncode}):\n" + "\n".join(tail))
+        raise CloudError(f"local cloud: {what} failed (exit {proc.returncode}):\n" + "\n".join(tail), hint=hint)

@@ -1,12 +1,18 @@
-"""What goes into the base image's root filesystem: apt sources, sshd settings, the init script. No Docker here."""
+"""What goes into the base image's root filesystem: sshd settings, the init script, its build-time apt sources. No Docker."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_MIRROR = "http://deb.debian.org/debian"
+# The apt sources live in mirror.py; these names stay importable from here for older callers.
+from .mirror import DEFAULT_MIRROR, SourceEntry, default_sources, host_debian_sources, pick_mirror
+
+__all__ = [
+    "DEFAULT_MIRROR", "INIT_PATH", "INIT_SCRIPT", "SSHD_CONFIG", "SourceEntry", "ULIMIT_HOOK", "configure",
+    "default_sources", "host_debian_sources", "pick_mirror",
+]  # fmt: skip
+
 INIT_PATH = "/usr/local/sbin/stackscripts-init"
 
 # docker's --init (tini) is PID 1: it reaps zombies and forwards SIGTERM to this script's exec'd sshd.
@@ -63,99 +69,10 @@ ClientAliveInterval 30
 """
 
 
-@dataclass(frozen=True)
-class SourceEntry:
-    """One `deb URI SUITE COMPONENTS...` line."""
-
-    uri: str
-    suite: str
-    components: tuple[str, ...]
-
-    def line(self) -> str:
-        return f"deb {self.uri} {self.suite} {' '.join(self.components)}"
-
-
-def _wanted(suite: str, codename: str) -> bool:
-    return suite == codename or suite in {f"{codename}-{s}" for s in ("updates", "security", "backports")} or (
-        suite == f"{codename}/updates"
-    )
-
-
-def parse_one_line(text: str) -> list[SourceEntry]:
-    """Entries from a classic sources.list (options in brackets are dropped)."""
-    entries = []
-    for raw in text.splitlines():
-        line = re.sub(r"\[[^\]]*\]", " ", raw.split("#", 1)[0]).split()
-        if len(line) >= 4 and line[0] == "deb":
-            entries.append(SourceEntry(line[1].rstrip("/"), line[2], tuple(line[3:])))
-    return entries
-
-
-def parse_deb822(text: str) -> list[SourceEntry]:
-    """Entries from a deb822 .sources file (paragraphs of Types/URIs/Suites/Components)."""
-    entries = []
-    for paragraph in re.split(r"\n\s*\n", text):
-        fields: dict[str, str] = {}
-        key = ""
-        for raw in paragraph.splitlines():
-            if raw.startswith("#") or not raw.strip():
-                continue
-            if raw[0] in " \t" and key:
-                fields[key] += " " + raw.strip()
-            elif ":" in raw:
-                key, _, value = raw.partition(":")
-                key = key.strip().lower()
-                fields[key] = value.strip()
-        if "deb" not in fields.get("types", "").split() or fields.get("enabled", "yes").lower() == "no":
-            continue
-        for uri in fields.get("uris", "").split():
-            for suite in fields.get("suites", "").split():
-                entries.append(SourceEntry(uri.rstrip("/"), suite, tuple(fields.get("components", "main").split())))
-    return entries
-
-
-def host_debian_sources(codename: str, etc: Path = Path("/etc/apt")) -> list[SourceEntry]:
-    """The host's Debian archive entries for `codename` (third-party repositories are left out)."""
-    entries: list[SourceEntry] = []
-    files = [etc / "sources.list", *sorted((etc / "sources.list.d").glob("*"))]
-    for path in files:
-        try:
-            text = path.read_text(errors="replace")
-        except OSError:
-            continue
-        if path.suffix == ".sources":
-            entries += parse_deb822(text)
-        elif path.name == "sources.list" or path.suffix == ".list":
-            entries += parse_one_line(text)
-    seen: set[SourceEntry] = set()
-    kept = []
-    for entry in entries:
-        if _wanted(entry.suite, codename) and entry not in seen:
-            seen.add(entry)
-            kept.append(entry)
-    return kept
-
-
-def pick_mirror(entries: list[SourceEntry]) -> str:
-    """The URI serving the release itself (not -security/-updates), else deb.debian.org."""
-    for entry in entries:
-        if "/" not in entry.suite and "-" not in entry.suite and "security" not in entry.uri:
-            return entry.uri
-    return DEFAULT_MIRROR
-
-
-def default_sources(codename: str, mirror: str) -> list[SourceEntry]:
-    return [
-        SourceEntry(mirror, codename, ("main",)),
-        SourceEntry(mirror, f"{codename}-updates", ("main",)),
-        SourceEntry("http://deb.debian.org/debian-security", f"{codename}-security", ("main",)),
-    ]
-
-
 def configure(target: Path, sources: list[SourceEntry]) -> None:
     """Turn a fresh debootstrap tree into the base image's root filesystem."""
-    (target / "etc/apt/sources.list").write_text(
-        "# Written by stackscripts from the build host's Debian sources.\n" + "".join(e.line() + "\n" for e in sources)
+    (target / "etc/apt/sources.list").write_text(  # each instance gets its own at creation (mirror.py)
+        "# Written by stackscripts when the image was built.\n" + "".join(e.line() + "\n" for e in sources)
     )
     for key in (target / "etc/ssh").glob("ssh_host_*"):
         key.unlink()  # each instance generates its own at first start

@@ -1,0 +1,142 @@
+"""`--json` is a versioned envelope with nothing else on stdout, for every command of the CLI.
+
+The commands are listed from the click group itself: a command added without a case here fails the test.
+Each case runs the real CLI (a fresh process) in a world with real sshd servers and a real store, and goes
+through tests/support/cli.py `cli_json`: the exit code, stdout exactly one JSON document (json.loads refuses
+text before or after it), stderr empty, no traceback.
+
+`launch` and `deploy` answer here with their error envelope (an unknown cloud: no instance is made); their
+success and failure envelopes on real local instances are checked by tests/e2e (test_flagship.py,
+test_launch_faults.py, test_deploy_waves.py), through the same checks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from importlib import import_module
+from pathlib import Path
+from typing import Any
+
+import click
+import pytest
+
+from stackscripts.cli.main import COMMANDS
+from tests.support.cli import cli_json, envelope, run_cli
+from tests.support.rightscripts import write_rightscript
+from tests.support.sshd import SshdServer, start_many
+
+pytestmark = pytest.mark.timeout(300)
+
+
+def leaf_commands() -> set[str]:
+    """Every command a user can run, as "group sub" or "command", from the CLI's own command group."""
+    found = set()
+    for name, (module, _) in COMMANDS.items():
+        command = import_module(module).command
+        if isinstance(command, click.Group):
+            found |= {f"{name} {sub}" for sub in command.commands}
+        else:
+            found.add(name)
+    return found
+
+
+@dataclass
+class World:
+    folder: Path
+    servers: list[SshdServer]
+    ran: set[str] = field(default_factory=set)
+
+    @property
+    def db(self) -> str:
+        return str(self.folder / "audit.db")
+
+    @property
+    def template(self) -> str:
+        return str(self.folder / "lib" / "template.yaml")
+
+    def json(self, *args: str, code: int = 0, db: bool = True) -> Any:
+        """Run one command with --json (and the world's store): the checked envelope."""
+        words = " ".join(args[:2]) if args[0] in GROUPS else args[0]
+        self.ran.add(words)
+        doc = cli_json(*args, *(["--db", self.db] if db else []), code=code,
+                       env={"STACKSCRIPTS_CLOUDS": str(self.folder / "clouds.yaml"),
+                            "STACKSCRIPTS_KEYS_DIR": str(self.folder / "keys")})
+        assert doc["command"] == words, (doc["command"], words)
+        return doc
+
+
+GROUPS = {name for name, (module, _) in COMMANDS.items() if isinstance(import_module(module).command, click.Group)}
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    folder = tmp_path_factory.mktemp("json-world")
+    lib = folder / "lib"
+    write_rightscript(lib, "Boot One", 'echo "booting $STACKSCRIPTS_SERVER"\n[ ! -e "$MARK" ]\n',
+                      inputs={"MARK": f"text:{folder}/fail-boot"})
+    write_rightscript(lib, "Op Step", "echo operating\n")
+    write_rightscript(lib, "Decom Step", "echo decommissioning\n")
+    (lib / "template.yaml").write_text("Name: JSON World\nRightScripts:\n  Boot:\n  - boot-one.sh\n"
+                                       "  Operational:\n  - op-step.sh\n  Decommission:\n  - decom-step.sh\n")
+    write_rightscript(folder / "bare", "Bare", 'echo "$GREETING"\n', inputs={})  # for scaffold
+    servers = start_many(3)
+    try:
+        yield World(folder, servers)
+    finally:
+        for server in servers:
+            server.close()
+
+
+def test_every_command_answers_with_one_envelope(world: World) -> None:
+    lib, template, folder = str(world.folder / "lib"), world.template, world.folder
+    world.json("scripts", "list", "--library", lib, db=False)
+    assert world.json("scripts", "show", f"{lib}/boot-one.sh", db=False)["data"]["name"] == "Boot One"
+    world.json("scripts", "lint", lib, "--no-shellcheck", db=False)
+    assert world.json("scripts", "scaffold", str(folder / "bare" / "bare.sh"), "--dry-run", db=False)["data"]["changed"]
+    assert [t["name"] for t in world.json("templates", "list", lib, db=False)["data"]] == ["JSON World"]
+    world.json("templates", "show", template, db=False)
+    assert world.json("templates", "validate", template, db=False)["data"][0]["valid"] is True
+    world.json("templates", "inputs", template, db=False)
+    world.json("templates", "render", template, "-o", str(folder / "bundles"), db=False)
+    world.json("clouds", "list", db=False)
+    checked = cli_check_local(world)
+    assert checked["command"] == "clouds check"
+
+    for server in world.servers:
+        world.json("servers", "add", server.name, "--host", f"{server.user}@{server.host}", "--port",
+                   str(server.port), "--key", server.key_path)
+    assert [s["name"] for s in world.json("servers", "list")["data"]] == ["web1", "web2", "web3"]
+    world.json("servers", "show", "web1")
+
+    booted = world.json("boot", "web1", "-t", template)["data"]
+    world.json("run", "web1", "Op Step")
+    world.json("fleet", "boot", "web2", "-t", template)
+    (folder / "fail-boot").touch()
+    failed = world.json("boot", "web3", "-t", template, code=1)["data"]
+    (folder / "fail-boot").unlink()
+    assert world.json("resume", failed["run_id"])["data"]["state"] == "succeeded"
+    world.json("runs", "list")
+    world.json("runs", "show", booted["run_id"])
+    assert "booting web1" in world.json("runs", "log", booted["run_id"], "1")["data"]["text"]
+    world.json("runs", "export", booted["run_id"])
+    world.json("report", booted["run_id"])
+    world.json("decommission", "web2")
+    world.json("servers", "forget-key", "web1")
+    world.json("terminate", "web1")
+    world.json("servers", "remove", "web3")
+
+    no_cloud = world.json("launch", template, "--name", "nope", "--cloud", "no-such-cloud", code=2)
+    assert "no-such-cloud" in no_cloud["error"]["message"]
+    deployment = folder / "deployment.yaml"
+    deployment.write_text(f"Name: d\nServers:\n- Name: d1\n  Template: {template}\n")
+    assert world.json("deploy", str(deployment), "--cloud", "no-such-cloud", code=2)["error"]["exit_code"] == 2
+    assert world.ran == leaf_commands()
+
+
+def cli_check_local(world: World) -> Any:
+    """`clouds check local` needs Docker: ok where it runs, a CloudError envelope where it does not."""
+    world.ran.add("clouds check")
+    done = run_cli("clouds", "check", "local", "--json")
+    return envelope(done, done.returncode if done.returncode in (0, 2) else 0)
+
