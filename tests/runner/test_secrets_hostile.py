@@ -45,6 +45,10 @@ def test_secret_split_across_stdout_and_stderr_is_masked_everywhere(bench: Bench
         assert secret[:half] not in log.stdout and secret[half:] not in log.stdout, (stream, log.stdout)
     exported = run_cli("runs", "export", run_id, "--json", "--db", str(bench.db))
     assert secret[:half] not in exported.stdout and secret[half:] not in exported.stdout
+    page = bench.tmp / "report.html"
+    assert run_cli("report", run_id, "--html", str(page), "--db", str(bench.db)).returncode == 0
+    html = page.read_text()
+    assert "token: " in html and secret[:half] not in html and secret[half:] not in html
     raw = bench.db.read_bytes() + (bench.db.with_name(bench.db.name + "-wal").read_bytes()
                                    if bench.db.with_name(bench.db.name + "-wal").exists() else b"")
     assert secret[:half].encode() not in raw and secret[half:].encode() not in raw
