@@ -162,7 +162,7 @@ class InputValue:
         if self.kind == "cred":
             return f"cred:{self.text}"
         if self.kind == "env":
-            return f"env:{self.server}:{self.text}"
+            return f"env:{self.server}:{self.text}" if self.server else f"env:{self.text}"
         if self.kind == "array":
             import json
 

@@ -201,7 +201,7 @@ class Controller:
         """Every step's input values (credentials fetched, env: references followed); BadInput if one is missing.
 
         Credentials reached through env: references are appended to `secrets`."""
-        lookup = env_lookup(self.store, self.creds, secrets)
+        lookup = env_lookup(self.store, self.creds, secrets, self_name=plan.server)
         return {s.index: materialize(s.inputs, self.creds, lookup) for s in plan.steps}
 
     def _execute(self, record: ServerRecord, plan: Plan, view: Mapping[str, str], *, start: int = 0,

@@ -41,7 +41,8 @@ def Cred(name: str) -> InputValue:
 
 
 def Env(server: str, name: str) -> InputValue:
-    """A value of another server in the same store, e.g. `Env("db1", "PRIVATE_IP")`."""
+    """A value of another server in the same store, e.g. `Env("db1", "PRIVATE_IP")`; server "" is the server
+    itself (`Env("", "PRIVATE_IP")`, RightScale's env:NAME)."""
     return checked(InputValue("env", name, server=server))
 
 

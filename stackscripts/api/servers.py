@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ..errors import BadInput
+from ..errors import BadInput, NotFound
 from ..inputs.creds import Credentials
 from ..inputs.materialize import EnvLookup, value_text
 from ..inputs.values import parse_value
@@ -105,14 +105,28 @@ def host_spec(server: ServerRecord, connect_timeout: float = 15.0) -> HostSpec:
                     key_path=server.key_path, host_key=server.host_key, connect_timeout=connect_timeout)
 
 
-def env_lookup(store: Store, creds: Credentials, secrets: list[str] | None = None) -> EnvLookup:
-    """Resolve env:SERVER:NAME from another server's record: its addresses, extra data, then inputs.
+def env_lookup(store: Store, creds: Credentials, secrets: list[str] | None = None,
+               self_name: str | None = None) -> EnvLookup:
+    """Resolve env:SERVER:NAME from another server's record: its addresses, extra data, then inputs;
+    env:NAME (server "") from the record of `self_name`, the server the plan runs on.
 
     A value that is a credential on the other server stays a secret here: it is added to `secrets`.
     """
 
     def lookup(server: str, name: str) -> str | None:
-        record = store.get_server(server)
+        if not server:
+            if self_name is None:
+                return None
+            try:
+                record = store.get_server(self_name)
+            except NotFound:
+                return ""  # checked before the instance exists (launch): its values come at boot
+            if name in ("RS_UUID", "RS_INSTANCE_UUID"):
+                return record.node_id or record.name
+            if name == "RS_SERVER_NAME":
+                return record.name
+        else:
+            record = store.get_server(server)
         if name in record.extra and record.extra[name] is not None:
             return str(record.extra[name])
         if name == "PUBLIC_IP":

@@ -9,6 +9,9 @@ from ..masking import MIN_SECRET
 from ..model import InputValue, ResolvedInput
 from .creds import Credentials
 
+# what env:NAME (no server) offers of the server itself, as RightScale did (env:RS_UUID in right_st's README)
+SELF_NAMES = ("PRIVATE_IP", "PUBLIC_IP", "HOST", "ADDRESS", "RS_UUID", "RS_INSTANCE_UUID", "RS_SERVER_NAME")
+
 # env_lookup(server, name) -> value of another server's input or attribute (PRIVATE_IP...), None if unknown
 EnvLookup = Callable[[str, str], "str | None"]
 
@@ -26,8 +29,11 @@ def value_text(value: InputValue, name: str, creds: Credentials, env_lookup: Env
         return creds.get(value.text, input_name=name)
     if value.kind == "env":
         found = env_lookup(value.server or "", value.text)
+        if found is None and not value.server:
+            raise BadInput(f"input {name}: {value.unparse()} has no value on this server",
+                           hint=f"The server itself offers {', '.join(SELF_NAMES)}, its extra data and its inputs.")
         if found is None:
-            raise BadInput(f"input {name}: env:{value.server}:{value.text} has no value",
+            raise BadInput(f"input {name}: {value.unparse()} has no value",
                            hint=f"Server {value.server!r} must exist in the same deployment and have a value "
                                 f"for {value.text} (launch it first).")
         return found

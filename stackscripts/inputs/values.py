@@ -9,6 +9,7 @@ from ..errors import BadInput
 from ..model import InputValue
 
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+SELF_RE = re.compile(r"^[A-Z_][A-Z0-9_]*$")  # env:NAME of the server itself: upper case, so env:db1 stays a mistake
 CRED_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-/]*$")
 BARE_WORDS = ("blank", "ignore", "inherit")
 
@@ -40,9 +41,12 @@ def parse_value(raw: object, *, file: str | None = None, line: int | None = None
         return InputValue(kind="cred", text=rest)
     if kind == "env":
         server, sep2, input_name = rest.partition(":")
+        if not sep2 and SELF_RE.match(rest):  # env:NAME: a value of the server itself (RightScale's env:RS_UUID)
+            return InputValue(kind="env", text=rest, server="")
         if not sep2 or not server or not NAME_RE.match(input_name):
             raise bad(f"invalid env reference {raw!r}",
-                      "Write env:SERVER:NAME, e.g. env:db1:PRIVATE_IP.")
+                      "Write env:SERVER:NAME, e.g. env:db1:PRIVATE_IP, or env:NAME for the server itself "
+                      "(env:PRIVATE_IP, env:RS_UUID).")
         return InputValue(kind="env", text=input_name, server=server)
     if kind == "array":
         try:

@@ -57,7 +57,7 @@ def test_the_string_form_still_works_and_means_the_same() -> None:
     (lambda: {"A": Text("")}, "an empty text value. Pass BLANK"),
     (lambda: {"A": Cred("no spaces allowed")}, "invalid credential name"),
     (lambda: {"A": InputValue("cred", "no spaces allowed")}, "input A: invalid credential name"),
-    (lambda: {"A": Env("", "HOST")}, "invalid env reference"),
+    (lambda: {"A": Env("", "lower")}, "invalid env reference"),
     (lambda: {"A": Env("db1", "not-a-name")}, "invalid env reference"),
     (lambda: {"A": InputValue("bogus")}, "input A: invalid value 'bogus'"),
     (lambda: {"A": Array("a", BLANK)}, "array item 'blank' is not allowed"),
