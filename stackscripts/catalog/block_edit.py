@@ -15,7 +15,7 @@ import yaml
 
 from ..errors import BadInput
 from ..model import InputSpec
-from . import metadata
+from . import metadata, metadata_writer
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ def _edits(block: metadata.Block, inputs: Sequence[InputSpec], attachments: Sequ
 
 def _rendered(inputs: Sequence[InputSpec], attachments: Sequence[str]) -> tuple[list[str], list[str]]:
     """right_st's lines for the new entries: inputs (name at 2 spaces) and attachment items (`- name`)."""
-    text = metadata.render(metadata.Metadata("x", None, (), tuple(inputs), tuple(attachments)), "#")
+    text = metadata_writer.render(metadata.Metadata("x", None, (), tuple(inputs), tuple(attachments)), "#")
     lines = [line[2:] for line in text.rstrip("\n").split("\n")]  # without "# "
     inputs_at = next(i for i, line in enumerate(lines) if line.startswith("Inputs:"))
     attachments_at = next(i for i, line in enumerate(lines) if line.startswith("Attachments:"))

@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..model import InputSpec, Script
-from . import j2, metadata
+from . import j2, metadata, metadata_writer
 from .block_edit import add_entries
 from .scripts import not_a_script, read_text, shebang_of, yaml_kind
 from .usage import input_candidates, is_environment, scan
@@ -63,7 +63,7 @@ def scaffold(path: Path | str) -> ScaffoldResult:
         if edited is not None:
             return ScaffoldResult(path, edited, True, *added)
     meta = replace(meta, inputs=meta.inputs + tuple(new_inputs), attachments=meta.attachments + tuple(new_attachments))
-    rendered = metadata.render(meta, marker)
+    rendered = metadata_writer.render(meta, marker)
     lines = text.split("\n")
     if block is not None:
         new_lines = lines[: block.start - 1] + rendered.rstrip("\n").split("\n") + lines[block.end:]

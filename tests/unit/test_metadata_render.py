@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from stackscripts.catalog import metadata
+from stackscripts.catalog import metadata, metadata_writer
 from stackscripts.catalog.scaffold import scaffold
 from stackscripts.model import InputSpec
 from tests.unit.helpers import GOLDEN
@@ -56,7 +56,7 @@ def test_goldens_cover_every_marker() -> None:
 def test_render_reproduces_the_golden_block(path: Path) -> None:
     text = path.read_text("utf-8")
     meta, found = metadata.parse(text, str(path))
-    assert metadata.render(meta, found.marker) == block_text(text, found)
+    assert metadata_writer.render(meta, found.marker) == block_text(text, found)
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s["file"])
@@ -70,7 +70,7 @@ def test_parse_reads_the_metadata_the_golden_was_written_from(spec: dict[str, An
     assert [tuple(getattr(i, f) for f in fields) for i in meta.inputs] == [
         tuple(getattr(i, f) for f in fields) for i in expected.inputs]
     assert found.marker == spec["marker"]
-    assert metadata.render(expected, spec["marker"]) == block_text(path.read_text("utf-8"), found)
+    assert metadata_writer.render(expected, spec["marker"]) == block_text(path.read_text("utf-8"), found)
 
 
 @pytest.mark.parametrize("path", RIGHTSCRIPTS, ids=lambda p: p.name)
@@ -87,7 +87,7 @@ def test_scaffold_leaves_a_complete_file_byte_identical(path: Path, tmp_path: Pa
 
 @pytest.mark.parametrize(("value", "written"), SCALARS, ids=[repr(v) for v, _ in SCALARS])
 def test_text_is_quoted_as_go_yaml_quotes_it(value: str, written: str) -> None:
-    out = metadata.render(metadata.Metadata("X", value, (), (), ()))
+    out = metadata_writer.render(metadata.Metadata("X", value, (), (), ()))
     assert out.split("\n")[2] == f"# Description: {written}"
     again, _ = metadata.parse(out, "again")
     assert again.description == value
@@ -159,8 +159,8 @@ def test_right_st_own_test_vectors() -> None:
         InputSpec("SUPPORTED_VERSIONS", category="Uncategorized", description="Some array input", input_type="array",
                   advanced=True, default='array:["text:v1","text:v2"]'),
     ), ("attachments/some_attachment.zip", "attachments/another_attachment.tar.xz"))
-    assert metadata.render(populated) == RIGHT_ST_POPULATED and len(RIGHT_ST_POPULATED.encode()) == 637
-    assert metadata.render(metadata.Metadata("", None, (), (), ()), "//") == RIGHT_ST_EMPTY_NAME
+    assert metadata_writer.render(populated) == RIGHT_ST_POPULATED and len(RIGHT_ST_POPULATED.encode()) == 637
+    assert metadata_writer.render(metadata.Metadata("", None, (), (), ()), "//") == RIGHT_ST_EMPTY_NAME
     assert len(RIGHT_ST_EMPTY_NAME) == 71
     category = "(put your input category here)"
     shell = metadata.Metadata("Shell", "(put your description here, it can be multiple lines using YAML syntax)", (), (
@@ -168,18 +168,18 @@ def test_right_st_own_test_vectors() -> None:
         InputSpec("ARRAY", category=category, description=SCAFFOLDED, input_type="array",
                   default='array:["text:hello","text:world"]'),
     ), ("attachment.txt",))
-    assert metadata.render(shell) == RIGHT_ST_SCAFFOLD_SHELL and len(RIGHT_ST_SCAFFOLD_SHELL.encode()) == 708
+    assert metadata_writer.render(shell) == RIGHT_ST_SCAFFOLD_SHELL and len(RIGHT_ST_SCAFFOLD_SHELL.encode()) == 708
 
 
 def test_render_of_empty_collections() -> None:
     meta = metadata.Metadata("Nothing", None, (), (), ())
-    assert metadata.render(meta) == "# ---\n# RightScript Name: Nothing\n# Inputs: {}\n# Attachments: []\n# ...\n"
+    assert metadata_writer.render(meta) == "# ---\n# RightScript Name: Nothing\n# Inputs: {}\n# Attachments: []\n# ...\n"
 
 
 def test_render_then_parse_is_the_same_metadata() -> None:
     path = GOLDEN / "rightscripts" / "install-docker.sh"
     meta, _ = metadata.parse(path.read_text("utf-8"), str(path))
-    again, _ = metadata.parse(metadata.render(meta), "again")
+    again, _ = metadata.parse(metadata_writer.render(meta), "again")
     assert [(i.name, i.default, i.possible_values, i.required) for i in again.inputs] == [
         (i.name, i.default, i.possible_values, i.required) for i in meta.inputs]
     assert (again.name, again.description, again.packages, again.attachments) == (
