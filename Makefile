@@ -22,3 +22,4 @@ bench: setup
 	$(PY) -m benchmarks
 	$(PY) -m benchmarks.anatomy
 	$(PY) -m benchmarks.flagship
+	$(PY) -m benchmarks.thresholds
