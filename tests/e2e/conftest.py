@@ -44,6 +44,23 @@ def cli(tmp_path: Path, local_base_image: str) -> Iterator[Cli]:  # noqa: F811
                "STACKSCRIPTS_CRED_WRONG_PASSWORD": "e2e-Wrong-pa55word!"}, tmp_path / "audit.db")
 
 
+def local_template(name: str, script: str) -> str:
+    """A one-step Boot template on the local cloud's base image with a 1 GB ephemeral drive as /dev/xvdb."""
+    return f"""Name: {name}
+RightScripts:
+  Boot:
+  - {script}
+MultiCloudImages:
+- Name: Debian 12
+  Settings:
+  - Cloud: local
+    Image: stackscripts/debian:bookworm
+    Instance Type: small
+    Volumes:
+    - {{Name: eph0, Size: 1, Device: /dev/xvdb}}
+"""
+
+
 def docker_names(prefix: str) -> list[str]:
     out = subprocess.run(["docker", "ps", "-a", "--format", "{{.Names}}"], capture_output=True, text=True).stdout
     return [n for n in out.split() if n.startswith(prefix)]

@@ -10,22 +10,11 @@ import pytest
 from tests.support.rightscripts import write_rightscript
 from tests.support.waits import wait_until
 
-from .conftest import Cli, docker_names
+from .conftest import Cli, docker_names, local_template
 
 pytestmark = pytest.mark.e2e
 
-TEMPLATE = """Name: Sleeper
-RightScripts:
-  Boot:
-  - sleeper.sh
-MultiCloudImages:
-- Name: Debian 12
-  Settings:
-  - Cloud: local
-    Image: stackscripts/debian:bookworm
-    Volumes:
-    - {Name: eph0, Size: 1, Device: /dev/xvdb}
-"""
+TEMPLATE = local_template("Sleeper", "sleeper.sh")
 SLEEPER = 'echo "sleeping $SLEEP"\n[ "$FAIL" = yes ] && exit 3\nsleep "$SLEEP"\n'
 
 

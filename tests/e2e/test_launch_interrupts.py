@@ -27,23 +27,11 @@ import pytest
 from tests.support.cli import ROOT, cli_command, cli_env, no_traceback
 from tests.support.rightscripts import write_rightscript
 
-from .conftest import Cli, docker_names
+from .conftest import Cli, docker_names, local_template
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
-TEMPLATE = """Name: Sleeper
-RightScripts:
-  Boot:
-  - sleeper.sh
-MultiCloudImages:
-- Name: Debian 12
-  Settings:
-  - Cloud: local
-    Image: stackscripts/debian:bookworm
-    Instance Type: small
-    Volumes:
-    - {Name: eph0, Size: 1, Device: /dev/xvdb}
-"""
+TEMPLATE = local_template("Sleeper", "sleeper.sh")
 
 
 def loops_under(folder: Path) -> list[str]:

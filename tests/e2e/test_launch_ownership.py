@@ -34,23 +34,11 @@ from tests.support.ec2moto import (  # noqa: F401
 from tests.support.moto import MotoServer
 from tests.support.rightscripts import write_rightscript
 
-from .conftest import Cli, docker_names
+from .conftest import Cli, docker_names, local_template
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
-TEMPLATE = """Name: Hello
-RightScripts:
-  Boot:
-  - hello.sh
-MultiCloudImages:
-- Name: Debian 12
-  Settings:
-  - Cloud: local
-    Image: stackscripts/debian:bookworm
-    Instance Type: small
-    Volumes:
-    - {Name: eph0, Size: 1, Device: /dev/xvdb}
-"""
+TEMPLATE = local_template("Hello", "hello.sh")
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBp6v6H6hH5m9qkDG4GdK1h2XrQ4pnCXxwp8nbpJkMAT stackscripts-test"
 
 
