@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# git: the git source and its tests (`git daemon` is in Debian's git package, /usr/lib/git-core/git-daemon)
 PACKAGES=(docker.io openssh-server btrfs-progs debootstrap docker-registry apache2-utils shellcheck
           chromium iproute2 iptables procps git make skopeo busybox-static util-linux awscli)
 # Debian's own python3 needs python3-venv for `python3 -m venv` (a pyenv or other python has it).

@@ -33,7 +33,7 @@ def export_run(run: RunRecord) -> dict[str, Any]:
         "run": {"id": run.id, "server": run.server, "phase": run.phase, "state": run.state.value, "who": run.who,
                 "template": run.template, "started": run.started, "ended": run.ended,
                 "duration": _duration(run.started, run.ended), "resumed_from": run.resumed_from,
-                "inputs": dict(run.inputs)},
+                "revision": run.revision, "inputs": dict(run.inputs)},
         "steps": [_step(step) for step in run.steps],
     }
 

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from ..plan import ResolvedTemplate
     from ..render.cloudinit import UserData
     from ..store.base import RunRecord, ServerRecord, StepRecord, Store
-    from . import reports
+    from . import libraries, reports, revisions
     from .controller import Controller
     from .deploy import deploy
     from .design import (
@@ -59,6 +59,19 @@ if TYPE_CHECKING:
     from .fleet import FleetResult, ServerOutcome, fleet_boot, run_fleet
     from .inputs import BLANK, IGNORE, INHERIT, Array, Cred, Env, InputArg, Inputs, Text
     from .launcher import Discrepancy, Launcher
+    from .snapshots import (
+        Diff,
+        Drift,
+        Revision,
+        RevisionRecord,
+        ServerEvent,
+        commit_template,
+        diff_revisions,
+        list_revisions,
+        show_revision,
+        template_drift,
+        upgrade_server,
+    )
 
 _HOME: dict[str, tuple[str, ...]] = {
     ".controller": ("Controller",),
@@ -80,6 +93,8 @@ _HOME: dict[str, tuple[str, ...]] = {
     "..catalog.scaffold": ("ScaffoldResult",),
     "..plan": ("ResolvedTemplate",),
     "..inputs.creds": ("Credentials",),
+    ".snapshots": ("commit_template", "list_revisions", "show_revision", "diff_revisions", "upgrade_server",
+                   "template_drift", "Revision", "RevisionRecord", "ServerEvent", "Drift", "Diff"),
 }
 _WHERE = {name: module for module, names in _HOME.items() for name in names}
 
@@ -89,17 +104,21 @@ __all__ = [
     "InputValue", "Inputs", "Launcher", "NotFound", "Phase", "Plan", "PlannedStep", "ResolvedInput", "ResolvedTemplate",
     "RunFailed", "RunFinished", "RunRecord", "RunResult", "RunStarted", "RunState", "ScaffoldResult", "Script",
     "ServerOutcome", "ServerRecord", "ServerState", "StackscriptsError", "StepFinished", "StepOutput", "StepRecord",
-    "StepResult", "StepStarted", "Store", "Subscriber", "Template", "Text", "UserData", "catalog", "deploy", "fleet_boot", "lint",
-    "list_scripts", "list_templates", "load_template", "plan", "render_bundles", "render_user_data", "reports",
-    "run_fleet", "scaffold_script", "show_script", "template_inputs", "unset_required", "user_data",
+    "StepResult", "StepStarted", "Store", "Subscriber", "Template", "Text", "UserData", "catalog", "deploy",
+    "fleet_boot", "libraries", "lint", "list_scripts", "list_templates", "load_template", "plan", "render_bundles",
+    "render_user_data", "reports",
+    "revisions", "run_fleet", "scaffold_script", "show_script", "template_inputs", "unset_required", "user_data",
     "validate_template",
+    # template revisions and pinning (api/snapshots.py)
+    "Diff", "Drift", "Revision", "RevisionRecord", "ServerEvent", "commit_template", "diff_revisions", "list_revisions",
+    "show_revision", "template_drift", "upgrade_server",
 ]
 
 
 def __getattr__(name: str) -> Any:
     """Import a public name from its module on first use, then keep it here."""
-    if name == "reports":
-        value: Any = import_module(".reports", __name__)
+    if name in ("reports", "libraries", "revisions"):
+        value: Any = import_module(f".{name}", __name__)
     elif name in _WHERE:
         value = getattr(import_module(_WHERE[name], __name__), name)
     else:

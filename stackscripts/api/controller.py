@@ -23,6 +23,7 @@ from ..render.bundle import step_env
 from ..store.base import RunRecord, ServerRecord, Store
 from ..templates import load_template
 from ..transport.base import HostSpec, Session, transports
+from . import pinning
 from .inputs import Inputs, input_layers
 from .servers import env_lookup, host_spec, new_server
 
@@ -91,14 +92,16 @@ class Controller:
     # runs
     def boot(self, server: str, template: str | Path, inputs: Inputs = (),
              layers: Sequence[Layer] = ()) -> RunResult:
-        """Run the Boot phase; the server ends operational, or stranded at the failing step."""
+        """Run the Boot phase; the server ends operational, or stranded at the failing step. The template (a file,
+        or a kept `sha256:...`) is kept as a revision, run from it, and the server and run pinned to it."""
         record = self.store.get_server(server)
-        resolved = resolve_template(load_template(template), self.catalog)
         all_layers = [*layers, *input_layers(inputs)]
-        plan = build_plan(resolved, Phase.BOOT, all_layers, server=server)
-        view = masked(resolve_inputs(resolved, all_layers).values())
-        return self._execute(record, plan, view, record_server={
-            "template": str(Path(template).resolve()), "template_sha256": resolved.template.sha256, "inputs": view})
+        pin = pinning.pin(self.store, self.catalog, template, who=who(), message=f"boot {server}",
+                          check=lambda resolved: build_plan(resolved, Phase.BOOT, all_layers, server=server))
+        plan = build_plan(pin.resolved, Phase.BOOT, all_layers, server=server)
+        view = masked(resolve_inputs(pin.resolved, all_layers).values())
+        return self._execute(record, plan, view, revision=pin.revision, template=pin.source, record_server={
+            "template": pin.source, "template_sha256": pin.sha256, "inputs": view, "revision": pin.revision})
 
     def run(self, server: str, script: str, inputs: Inputs = ()) -> RunResult:
         """Run one Operational script of the server's template on an operational server."""
@@ -106,7 +109,8 @@ class Controller:
         resolved = self._server_template(record)
         layers = [self._recorded_layer(record.inputs, "server"), *input_layers(inputs)]
         plan = build_plan(resolved, Phase.OPERATIONAL, layers, server=server, only=script)
-        return self._execute(record, plan, masked(step_input for s in plan.steps for step_input in s.inputs))
+        return self._execute(record, plan, masked(step_input for s in plan.steps for step_input in s.inputs),
+                             revision=record.revision, template=record.template)
 
     def resume(self, run_id: str, inputs: Inputs = (), budget: float = DECOMMISSION_BUDGET) -> RunResult:
         """Continue a failed or interrupted run from its failing step, with the same inputs.
@@ -117,9 +121,12 @@ class Controller:
         if run.state not in (RunState.FAILED, RunState.INTERRUPTED):
             raise Conflict(f"run {run.id} is {run.state}; only failed or interrupted runs can be resumed")
         record = self.store.get_server(run.server)
-        if run.template is None:
+        if run.template is None and run.revision is None:
             raise BadInput(f"run {run.id} has no template recorded")
-        resolved = resolve_template(load_template(run.template), self.catalog)
+        if run.revision is not None:  # the run's own revision, whatever the template on disk says now
+            resolved = pinning.load(self.store, run.revision)
+        else:
+            resolved = resolve_template(load_template(str(run.template)), self.catalog)
         phase = Phase(run.phase)
         layers = [self._recorded_layer(run.inputs, f"run {run.id}"), *input_layers(inputs)]
         only = None
@@ -137,7 +144,8 @@ class Controller:
         else:
             view = masked(resolve_inputs(resolved, layers).values())
         decommission = phase is Phase.DECOMMISSION
-        return self._execute(record, plan, view, start=start, resumed_from=run.id,
+        return self._execute(record, plan, view, start=start, resumed_from=run.id, revision=run.revision,
+                             template=run.template,
                              record_server={"inputs": view} if phase is Phase.BOOT else None,
                              keep_going=decommission, budget=budget if decommission else None)
 
@@ -147,7 +155,8 @@ class Controller:
         record = self.store.get_server(server)
         resolved = self._server_template(record)
         plan = build_plan(resolved, Phase.DECOMMISSION, [self._recorded_layer(record.inputs, "server")], server=server)
-        return self._execute(record, plan, dict(record.inputs), keep_going=True, budget=budget)
+        return self._execute(record, plan, dict(record.inputs), keep_going=True, budget=budget,
+                             revision=record.revision, template=record.template)
 
     def runs(self, server: str | None = None, limit: int = 50) -> list[RunRecord]:
         """Recorded runs, newest first (one server's when named); steps without their output."""
@@ -183,6 +192,9 @@ class Controller:
         return min((s.index for s in run.steps), default=0)
 
     def _server_template(self, record: ServerRecord) -> ResolvedTemplate:
+        """The server's revision (servers booted before revisions: its template file as it is now)."""
+        if record.revision:
+            return pinning.load(self.store, record.revision)
         if not record.template:
             raise BadInput(f"server {record.name} has no template",
                            hint=f"Boot it first: stackscripts boot {record.name} --template T.")
@@ -206,7 +218,8 @@ class Controller:
 
     def _execute(self, record: ServerRecord, plan: Plan, view: Mapping[str, str], *, start: int = 0,
                  resumed_from: str | None = None, keep_going: bool = False, budget: float | None = None,
-                 record_server: Mapping[str, object] | None = None) -> RunResult:
+                 record_server: Mapping[str, object] | None = None, revision: str | None = None,
+                 template: str | None = None) -> RunResult:
         secrets: list[str] = []
         envs = self.materialize(plan, secrets)
         secrets += [v for s in plan.steps for v in secret_values(s.inputs, envs[s.index])]
@@ -214,15 +227,15 @@ class Controller:
         try:  # connect first: an unreachable host or a changed host key does not touch the server's template,
             session = self._connect(record, spec)  # inputs or state; the attempt is recorded as a failed run
         except ConnectionFailed as exc:
-            self._record_attempt(record, plan, view, resumed_from, exc)
+            self._record_attempt(record, plan, view, resumed_from, exc, revision, template)
             raise
         held = self._host_secrets(spec)  # every secret of every run of this controller on that machine, live
         held.add(secrets)
         try:
             with session:
                 run_id = self.store.start_run(record.name, plan.phase.value, who=who(),
-                                              template=str(plan.template.path.resolve()), inputs=view,
-                                              resumed_from=resumed_from)
+                                              template=template or str(plan.template.path.resolve()), inputs=view,
+                                              resumed_from=resumed_from, revision=revision)
                 try:
                     if record_server:
                         self.store.update_server(record.name, **record_server)
@@ -252,11 +265,12 @@ class Controller:
         return result
 
     def _record_attempt(self, record: ServerRecord, plan: Plan, view: Mapping[str, str], resumed_from: str | None,
-                        exc: ConnectionFailed) -> None:
+                        exc: ConnectionFailed, revision: str | None = None, template: str | None = None) -> None:
         """An attempt that failed before its first step is a failed run with no steps and the reason."""
         try:
             self.store.record_attempt(record.name, plan.phase.value, who=who(), inputs=view, error=str(exc),
-                                      template=str(plan.template.path.resolve()), resumed_from=resumed_from)
+                                      template=template or str(plan.template.path.resolve()),
+                                      resumed_from=resumed_from, revision=revision)
         except StackscriptsError as failure:  # e.g. a read-only store: the connection error is the one to report
             exc.add_note(f"the attempt could not be recorded: {failure}")
 

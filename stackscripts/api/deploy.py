@@ -8,8 +8,8 @@ from ..clouds import load_clouds, provider_for
 from ..deployments import DeploymentServer, load_deployment
 from ..errors import BadInput
 from ..model import Phase, RunResult
-from ..plan import build_plan, resolve_template
-from ..templates import load_template
+from ..plan import build_plan
+from . import pinning
 from .fleet import FleetResult, ServerOutcome, check_parallel, run_fleet
 from .inputs import Inputs, input_layers
 from .launcher import Launcher
@@ -26,7 +26,7 @@ def deploy(launcher: Launcher, path: str | Path, inputs: Inputs = (), cloud: str
     for server in deployment.servers:  # bad input fails before any cloud call
         if (server.cloud or cloud) not in configured:
             provider_for(server.cloud or cloud)  # NotFound: names the unknown cloud and the configured ones
-        resolved = resolve_template(load_template(server.template), launcher.c.catalog)
+        resolved = pinning.resolve(server.template, launcher.c.catalog)  # library references pinned by the lock
         build_plan(resolved, Phase.BOOT, [deployment.layer(), deployment.server_layer(server), *extra])
         declared |= {spec.name for script in resolved.scripts() for spec in script.inputs}
     for name in (extra[0].values if extra else {}):

@@ -36,6 +36,16 @@ def catalog(libraries: Sequence[str] | None = None) -> Catalog:
     return Catalog.from_specs(list(libraries or []))
 
 
+def _resolved(path: str | Path, libraries: Sequence[str] | None) -> ResolvedTemplate:
+    """The template with every script found: paths, local libraries, and library references pinned to revisions
+    of the cache (the lock file's when there is one; api.pins)."""
+    from .pins import pin_template
+
+    template, cat = load_template(path), catalog(libraries)
+    pin_template(cat, template)
+    return resolve_template(template, cat)
+
+
 def list_scripts(libraries: Sequence[str] | None = None) -> list[Script]:
     cat = catalog(libraries)
     if not cat.libraries:
@@ -81,7 +91,7 @@ def validate_template(path: str | Path, libraries: Sequence[str] | None = None,
 
     Required inputs left unset are not errors here (a deployment, server or -i may give them at launch):
     `unset_required` lists them."""
-    resolved = resolve_template(load_template(path), catalog(libraries))
+    resolved = _resolved(path, libraries)
     resolve_inputs(resolved, input_layers(overrides), phase=_NO_PHASE)
     return resolved
 
@@ -96,7 +106,7 @@ def unset_required(resolved: ResolvedTemplate, overrides: Inputs = ()) -> list[s
 def template_inputs(path: str | Path, overrides: Inputs = (), libraries: Sequence[str] | None = None,
                     layers: Sequence[Layer] = ()) -> list[ResolvedInput]:
     """Every input with its value and source; required inputs still unset are listed, not refused."""
-    resolved = resolve_template(load_template(path), catalog(libraries))
+    resolved = _resolved(path, libraries)
     extra = [*layers, *input_layers(overrides)]
     return list(resolve_inputs(resolved, extra, phase=_NO_PHASE).values())
 
@@ -104,7 +114,7 @@ def template_inputs(path: str | Path, overrides: Inputs = (), libraries: Sequenc
 def plan(path: str | Path, phase: Phase | str = Phase.BOOT, overrides: Inputs = (),
          libraries: Sequence[str] | None = None, layers: Sequence[Layer] = (), only: str | None = None) -> Plan:
     phase = phase if isinstance(phase, Phase) else _phase(phase)
-    resolved = resolve_template(load_template(path), catalog(libraries))
+    resolved = _resolved(path, libraries)
     extra = [*layers, *input_layers(overrides)]
     return build_plan(resolved, phase, extra, only=only)
 

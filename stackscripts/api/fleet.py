@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Literal
 
 from ..errors import BadInput, RunFailed, StackscriptsError
 from ..model import Phase, RunResult
-from ..plan import build_plan, resolve_template
-from ..templates import load_template
+from ..plan import build_plan
+from . import pinning
 from .inputs import Inputs, input_layers
 
 if TYPE_CHECKING:
@@ -108,7 +108,7 @@ def check_boot(controller: Controller, servers: Sequence[str], template: str | P
     """
     for server in servers:
         controller.store.get_server(server)
-    resolved = resolve_template(load_template(template), controller.catalog)
+    resolved = pinning.resolve(template, controller.catalog)  # library references at the lock file's digests
     build_plan(resolved, Phase.BOOT, input_layers(inputs))
 
 

@@ -20,6 +20,7 @@ from ..transport.keys import ensure_keypair
 from .controller import Controller, check_budget
 from .inputs import Inputs, input_layers
 from .interrupts import InterruptGuard
+from .pins import pin_template
 
 Progress = Callable[[str], None]
 SSH_WAIT = 180.0
@@ -94,6 +95,7 @@ class Launcher:
         what any clean-up destroys by: never the server name, which another store may use for its own instance.
         Once a first Ctrl-C (or SIGTERM) has started the clean-up, later ones cannot cut it short."""
         loaded = load_template(template)
+        pin_template(self.c.catalog, loaded)  # library references at the lock file's digests
         resolved = resolve_template(loaded, self.c.catalog)
         extra = [*layers, *input_layers(inputs)]
         self.c.materialize(build_plan(resolved, Phase.BOOT, extra))  # inputs and credentials before any cloud call

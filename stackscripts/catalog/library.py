@@ -106,6 +106,12 @@ class Catalog:
     def __init__(self, libraries: list[Library] | None = None) -> None:
         self.libraries = list(libraries or [])
         self._loose: dict[Path, tuple[int, Script]] = {}  # scripts outside any library, by path and mtime
+        self.pins: dict[str, tuple[Path, str]] = {}  # library reference -> (script file in a cached tree, library)
+
+    def pin(self, ref: str, path: Path, library: str) -> None:
+        """Resolve the library reference `ref` (as a template writes it) to this file of a fetched revision.
+        `api` fetches libraries into the cache and pins their references; the catalog never fetches."""
+        self.pins[ref.strip()] = (Path(path), library)
 
     @classmethod
     def from_specs(cls, specs: list[str] | None) -> Catalog:
@@ -127,10 +133,18 @@ class Catalog:
 
     def resolve(self, ref: str, base: Path | None = None, *, file: str | None = None,
                 line: int | None = None) -> Script:
-        """A path (relative to base), `library/name`, or a name found in exactly one library."""
+        """A path (relative to base), a pinned library reference, `library/name`, or a name found in exactly one
+        library."""
         candidate = (base / ref) if base is not None else Path(ref)
         if candidate.is_file() or candidate.is_symlink():  # a broken or looping link is reported when read
             return self.load_path(candidate)
+        pinned = self.pins.get(ref.strip())
+        if pinned is not None:
+            return cached_load(self._loose, pinned[0], pinned[1])
+        if ref.rpartition("@")[0].count("/") == 2 and not ref.startswith((".", "/")):
+            raise NotFound(f"library reference {ref!r} is not resolved here", file=file, line=line,
+                           hint="Library references are fetched through stackscripts.api (templates validate, "
+                                "show, render, lock), from the libraries of stackscripts.yaml.")
         if candidate.is_dir():
             raise BadInput(f"{ref!r} is a folder, not a script", file=file or str(candidate), line=line,
                            hint=f"Name a script file inside it, e.g. {Path(ref) / 'install.sh'}.")

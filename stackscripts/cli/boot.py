@@ -9,7 +9,8 @@ from .common import controller, run_command, run_options
 
 @click.command("boot")
 @click.argument("server")
-@click.option("--template", "-t", required=True, metavar="FILE", help="The ServerTemplate to boot from.")
+@click.option("--template", "-t", required=True, metavar="FILE|REV",
+              help="The ServerTemplate to boot from: a file, or a revision kept in the store (sha256:...).")
 @run_options
 def command(ctx: click.Context, server: str, template: str, inputs: tuple[str, ...], libraries: tuple[str, ...],
             db: str | None, quiet: bool, as_json: bool) -> None:

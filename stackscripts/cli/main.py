@@ -15,8 +15,10 @@ from .output import fail, wants_json
 
 COMMANDS = {
     "scripts": ("stackscripts.cli.scripts", "Script libraries: list, show, lint, scaffold."),
-    "templates": ("stackscripts.cli.templates", "ServerTemplates: list, show, validate, inputs, render."),
-    "servers": ("stackscripts.cli.servers", "Servers: add existing hosts, list, show, remove, forget-key."),
+    "templates": ("stackscripts.cli.templates", "ServerTemplates: list, show, validate, inputs, render, lock, commit."),
+    "libraries": ("stackscripts.cli.libraries", "Shared libraries: add, list, show, fetch, publish, diff."),
+    "revisions": ("stackscripts.cli.revisions", "Template revisions kept in the store: list, show, diff."),
+    "servers": ("stackscripts.cli.servers", "Servers: add existing hosts, list, show, upgrade, remove, forget-key."),
     "boot": ("stackscripts.cli.boot", "Run a template's boot sequence on a server, live."),
     "run": ("stackscripts.cli.run", "Run an operational script on an operational server."),
     "resume": ("stackscripts.cli.resume", "Continue a stranded boot from the failed step."),

@@ -50,7 +50,7 @@ def list_(ctx: click.Context, server: str | None, limit: int, db: str | None, as
 def _summary(r: RunRecord) -> dict[str, Any]:
     return {"id": r.id, "server": r.server, "phase": r.phase, "state": r.state.value, "who": r.who,
             "template": r.template, "started": r.started, "ended": r.ended, "resumed_from": r.resumed_from,
-            "error": r.error}
+            "error": r.error, "revision": r.revision}
 
 
 @command.command("show")
@@ -70,6 +70,8 @@ def show(ctx: click.Context, run_id: str, db: str | None, as_json: bool) -> None
         out.print(f"[bold]run {r.id}[/]  {r.server}  {r.phase}  {r.state.value}  by {r.who}  at {_when(r.started)}")
         if r.resumed_from:
             out.print(f"resumed from {r.resumed_from}")
+        if r.revision:
+            out.print(f"revision {r.revision}")
         if r.error:
             out.print(f"error: {r.error}", markup=False)
         t = table("#", "Step", "Exit", "Duration", "Error")

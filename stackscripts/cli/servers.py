@@ -1,4 +1,4 @@
-"""`stackscripts servers ...`: add, list, show, remove, forget-key."""
+"""`stackscripts servers ...`: add, list, show, upgrade, remove, forget-key."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 @click.group("servers")
 def command() -> None:
-    """Servers in the audit store: add existing hosts, list, show, forget a host key."""
+    """Servers in the audit store: add existing hosts, list, show, upgrade to a revision, forget a host key."""
 
 
 @command.command("add")
@@ -73,21 +73,50 @@ def list_(ctx: click.Context, reconcile: bool, db: str | None, as_json: bool) ->
 @json_option
 @click.pass_context
 def show(ctx: click.Context, name: str, db: str | None, as_json: bool) -> None:
-    """One server: state, addresses, key, cloud and node id, template, host key, inputs (secrets masked)."""
+    """One server: state, addresses, key, cloud and node id, template, revision and drift, host key, inputs
+    (secrets masked), and its history (runs and upgrades)."""
+    from ..api.snapshots import template_drift
+    from .output import jsonable
+    from .server_history import drift_rows, history
+
     with controller(db, printer=False) as c:
         s = c.store.get_server(name)
+        drift = template_drift(c, name)
+        past = history(c, name)
 
     def human() -> None:
         out = console()
         out.print(f"[bold]{s.name}[/]  state: {s.state}")
-        for label, value in details(s):
+        for label, value in [*details(s), *drift_rows(drift)]:
             out.print(f"  {label:<11} {value}", markup=False)
         if s.inputs:
             out.print("inputs:")
         for key, value in s.inputs.items():
             out.print(f"  {key} = {value}", markup=False)
+        if past:
+            out.print("history:")
+        for item in past:
+            out.print(f"  {item['line']}", markup=False)
 
-    emit(ctx, s, human, as_json=as_json)
+    emit(ctx, {**jsonable(s), "drift": jsonable(drift), "history": past}, human, as_json=as_json)
+
+
+@command.command("upgrade")
+@click.argument("name")
+@click.option("--to", "to", required=True, metavar="REV", help="A kept revision: sha256:... or 4+ of its hex digits.")
+@click.option("-m", "--message", default="", help="Why, kept in the server's history.")
+@db_option
+@json_option
+@click.pass_context
+def upgrade(ctx: click.Context, name: str, to: str, message: str, db: str | None, as_json: bool) -> None:
+    """Pin a server to another revision: its later operational and decommission scripts come from REV."""
+    from ..api.snapshots import upgrade_server
+    from .server_history import event_data
+
+    with controller(db, printer=False) as c:
+        event = upgrade_server(c, name, to, message)
+    data = event_data(event)
+    emit(ctx, data, lambda: click.echo(f"{name}: {data['line']}"), as_json=as_json)
 
 
 def details(s: ServerRecord) -> list[tuple[str, str]]:

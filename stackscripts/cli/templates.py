@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from .common import db_option
 from .output import console, emit, json_option, table
 from .scripts import library_option
 
@@ -19,7 +20,16 @@ input_option = click.option("-i", "--input", "inputs", multiple=True, metavar="N
 
 @click.group("templates")
 def command() -> None:
-    """ServerTemplates: list, show, validate, inputs, render."""
+    """ServerTemplates: list, show, validate, inputs, render, lock, commit."""
+
+
+def _add_lock() -> None:
+    from .templates_lock import command as lock
+
+    command.add_command(lock)
+
+
+_add_lock()
 
 
 @command.command("list")
@@ -206,3 +216,34 @@ def _cloud_init(ctx: click.Context, user_data: UserData, as_json: bool) -> None:
 
     emit(ctx, data, human, as_json=as_json)
 
+
+@command.command("commit")
+@click.argument("template")
+@click.option("-m", "--message", required=True, help="Why: kept with the revision, shown by 'revisions list'.")
+@click.option("--commit-heads", is_flag=True, help="Freeze scripts from mutable sources (script files in folders, "
+              "@head, folder libraries) into the revision as they are now.")
+@library_option
+@db_option
+@json_option
+@click.pass_context
+def commit(ctx: click.Context, template: str, message: str, commit_heads: bool, libraries: tuple[str, ...],
+           db: str | None, as_json: bool) -> None:
+    """Keep TEMPLATE and everything it uses as an immutable revision; print its sha256:... digest."""
+    import time
+
+    from .. import api
+    from .common import controller
+    from .revisions import revision_data
+
+    started = time.time()
+    with controller(db, libraries, printer=False) as c:
+        kept = api.commit_template(c, template, message, commit_heads=commit_heads)
+    new = kept.created >= started
+    data = {**revision_data(kept), "new": new}
+
+    def human() -> None:
+        click.echo(kept.digest)
+        if not new:
+            click.echo(f"stackscripts: already kept: {data['when']} by {kept.who}: {kept.message}", err=True)
+
+    emit(ctx, data, human, as_json=as_json)

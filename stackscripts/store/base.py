@@ -31,6 +31,7 @@ class ServerRecord:
     extra: Mapping[str, Any] = field(default_factory=dict)  # provider data (volumes, key pair...)
     created: float = 0.0
     updated: float = 0.0
+    revision: str | None = None  # the template revision it is pinned to (boot, upgrade): sha256:...
 
 
 @dataclass(frozen=True)
@@ -73,10 +74,37 @@ class RunRecord:
     steps: tuple[StepRecord, ...] = ()
     resumed_from: str | None = None
     error: str | None = None  # why it failed outside any step (e.g. the connection failed before the first)
+    revision: str | None = None  # the template revision it ran (sha256:...); None for runs before revisions
 
     def __post_init__(self) -> None:
         if not isinstance(self.state, RunState):  # a backend or a caller that gives the stored text
             object.__setattr__(self, "state", RunState(self.state))
+
+
+@dataclass(frozen=True)
+class RevisionRecord:
+    """A kept template revision: its digest, the template's Name, who kept it when and why, its canonical manifest."""
+
+    digest: str
+    template: str
+    created: float = 0.0
+    who: str = ""
+    message: str = ""
+    manifest: bytes = b""  # canonical manifest bytes (revisions.manifest.parse reads them)
+    source: str | None = None  # the template file it was made from, on the machine that made it
+
+
+@dataclass(frozen=True)
+class ServerEvent:
+    """Something that happened to a server outside a run: an upgrade to another revision."""
+
+    server: str
+    at: float
+    kind: str  # upgrade
+    who: str = ""
+    revision: str | None = None
+    previous: str | None = None
+    message: str = ""
 
 
 class Store(abc.ABC):
@@ -103,8 +131,8 @@ class Store(abc.ABC):
     # runs and steps
     @abc.abstractmethod
     def start_run(self, server: str, phase: str, *, who: str, template: str | None,
-                  inputs: Mapping[str, str], resumed_from: str | None = None) -> str:
-        """Create a running run and take the server's lock; raise Conflict if it is held."""
+                  inputs: Mapping[str, str], resumed_from: str | None = None, revision: str | None = None) -> str:
+        """Create a running run (of a template revision) and take the server's lock; raise Conflict if it is held."""
 
     @abc.abstractmethod
     def finish_run(self, run_id: str, state: RunState, error: str | None = None) -> None:
@@ -112,7 +140,8 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def record_attempt(self, server: str, phase: str, *, who: str, template: str | None,
-                       inputs: Mapping[str, str], error: str, resumed_from: str | None = None) -> str:
+                       inputs: Mapping[str, str], error: str, resumed_from: str | None = None,
+                       revision: str | None = None) -> str:
         """Record an attempt that failed before its first step (e.g. the connection failed) as a failed run with
         no steps and this error; takes no lock (nothing ran). Returns its id."""
 
@@ -142,6 +171,36 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def mark_interrupted(self) -> list[str]:
         """Interrupt running runs whose controller died, freeing their servers; return their ids."""
+
+    # template revisions and their files' bytes (docs/sharing.md, "Revisions and pinning")
+    @abc.abstractmethod
+    def put_revision(self, revision: RevisionRecord, blobs: Mapping[str, bytes]) -> bool:
+        """Keep a revision and the bytes of its files (sha256 hex -> bytes), all or nothing; False when it was kept
+        already (the first record stays). BadInput, and nothing kept, when the manifest is not the digest's or a
+        file's bytes are neither given (checked against their sha256) nor kept."""
+
+    @abc.abstractmethod
+    def get_revision(self, digest: str) -> RevisionRecord:
+        """By digest, or a unique prefix of its hex digits (4 or more); NotFound if unknown, BadInput if ambiguous or
+        if the kept manifest no longer hashes to the digest (tampered)."""
+
+    @abc.abstractmethod
+    def list_revisions(self, template: str | None = None) -> list[RevisionRecord]:
+        """Newest first; one template's (by Name) when given."""
+
+    @abc.abstractmethod
+    def get_blob(self, sha256: str) -> bytes:
+        """A file's bytes by their sha256 (hex), checked: BadInput when they no longer hash to it, NotFound if absent."""
+
+    @abc.abstractmethod
+    def upgrade_server(self, name: str, revision: str, *, who: str, message: str = "",
+                       template: str | None = None) -> ServerEvent:
+        """Pin a server to another kept revision (and template file, when given) and record the event; Conflict while
+        a run holds the server."""
+
+    @abc.abstractmethod
+    def server_events(self, server: str | None = None) -> list[ServerEvent]:
+        """Events outside runs, oldest first (one server's when named)."""
 
     @abc.abstractmethod
     def close(self) -> None: ...

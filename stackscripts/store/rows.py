@@ -82,7 +82,7 @@ def run_from_row(row: sqlite3.Row, steps: Iterable[StepRecord] = ()) -> RunRecor
         id=row["id"], server=row["server"], phase=row["phase"], state=RunState(row["state"]),
         who=row["who"], template=row["template"], started=row["started"], ended=row["ended"],
         inputs=json.loads(row["inputs"] or "{}"), steps=tuple(steps),
-        resumed_from=row["resumed_from"], error=row["error"],
+        resumed_from=row["resumed_from"], error=row["error"], revision=row["revision"],
     )
 
 
@@ -103,14 +103,14 @@ def new_run_id(now: float | None = None) -> str:
 
 def insert_run(conn: sqlite3.Connection, controller: tuple[Any, ...], values: tuple[Any, ...]) -> str:
     """Insert a run under a new id; values are server, phase, state, who, template, started, ended, inputs,
-    resumed_from, error; controller is host, pid, start, boot."""
+    resumed_from, error, revision; controller is host, pid, start, boot."""
     for _ in range(100):
         run_id = new_run_id(values[5])
         try:
             conn.execute(
                 "INSERT INTO runs (id, server, phase, state, who, template, started, ended, inputs, resumed_from, "
-                "error, controller_host, controller_pid, controller_start, controller_boot) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (run_id, *values, *controller))
+                "error, revision, controller_host, controller_pid, controller_start, controller_boot) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (run_id, *values, *controller))
             return run_id
         except sqlite3.IntegrityError:
             continue  # the same id this second: draw again

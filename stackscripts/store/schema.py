@@ -85,6 +85,38 @@ MIGRATIONS: tuple[Migration, ...] = (
     (
         "ALTER TABLE runs ADD COLUMN error TEXT",
     ),
+    # 3: template revisions (docs/sharing.md, "Revisions and pinning"): each revision's canonical manifest and the
+    # content-addressed bytes of its files, the revision a server is pinned to and a run ran, and server events
+    # that are not runs (an upgrade to another revision).
+    (
+        """CREATE TABLE revisions (
+            digest TEXT PRIMARY KEY,
+            template TEXT NOT NULL,
+            created REAL NOT NULL,
+            who TEXT NOT NULL DEFAULT '',
+            message TEXT NOT NULL DEFAULT '',
+            manifest BLOB NOT NULL,
+            source TEXT
+        )""",
+        "CREATE INDEX revisions_by_template ON revisions (template, created)",
+        """CREATE TABLE blobs (
+            sha256 TEXT PRIMARY KEY,
+            data BLOB NOT NULL
+        )""",
+        "ALTER TABLE servers ADD COLUMN revision TEXT",
+        "ALTER TABLE runs ADD COLUMN revision TEXT",
+        """CREATE TABLE server_events (
+            id INTEGER PRIMARY KEY,
+            server TEXT NOT NULL,
+            at REAL NOT NULL,
+            kind TEXT NOT NULL,
+            who TEXT NOT NULL DEFAULT '',
+            revision TEXT,
+            previous TEXT,
+            message TEXT NOT NULL DEFAULT ''
+        )""",
+        "CREATE INDEX server_events_by_server ON server_events (server, at)",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

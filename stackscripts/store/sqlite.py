@@ -17,6 +17,7 @@ from . import queries, rows
 from .base import RunRecord, ServerRecord, Store
 from .liveness import Controller, check_lock, dead_runs, interrupt
 from .outbuf import Chunk, OutputBuffer
+from .revisions_sql import RevisionsSQL
 from .sqlite_file import default_db_path, open_connection, store_error
 
 __all__ = ["SQLiteStore", "default_db_path"]
@@ -25,8 +26,8 @@ T = TypeVar("T")
 STREAMS = ("stdout", "stderr")
 
 
-class SQLiteStore(Store):
-    """Servers, runs and steps in SQLite; one connection guarded by a lock, output buffered."""
+class SQLiteStore(RevisionsSQL, Store):
+    """Servers, runs and steps in SQLite; one connection guarded by a lock, output buffered (revisions: RevisionsSQL)."""
 
     def __init__(self, path: str | os.PathLike[str] | None = None, *, busy_timeout: float = 10.0,
                  flush_interval: float = 1.0) -> None:
@@ -159,7 +160,7 @@ class SQLiteStore(Store):
     # runs and steps
 
     def start_run(self, server: str, phase: str, *, who: str, template: str | None,
-                  inputs: Mapping[str, str], resumed_from: str | None = None) -> str:
+                  inputs: Mapping[str, str], resumed_from: str | None = None, revision: str | None = None) -> str:
         now = time.time()
         with self._tx() as conn:
             self._server(conn, server)
@@ -168,7 +169,7 @@ class SQLiteStore(Store):
             check_lock(conn, server, now, self._controller.host)
             run_id = rows.insert_run(conn, self._identity(), (
                 server, rows.text_value(phase), RunState.RUNNING.value, who, template, now, None,
-                rows.dump_json(inputs), resumed_from, None))
+                rows.dump_json(inputs), resumed_from, None, revision))
             conn.execute("INSERT INTO locks (server, run_id, taken) VALUES (?, ?, ?)",
                          (server, run_id, now))
         return run_id
@@ -178,7 +179,8 @@ class SQLiteStore(Store):
         return me.host, me.pid, me.start, me.boot
 
     def record_attempt(self, server: str, phase: str, *, who: str, template: str | None,
-                       inputs: Mapping[str, str], error: str, resumed_from: str | None = None) -> str:
+                       inputs: Mapping[str, str], error: str, resumed_from: str | None = None,
+                       revision: str | None = None) -> str:
         """A failed run with no steps and its reason; no lock is taken (nothing ran)."""
         now = time.time()
         with self._tx() as conn:
@@ -187,7 +189,7 @@ class SQLiteStore(Store):
                 resumed_from = queries.resolve_run(conn, resumed_from)["id"]
             return rows.insert_run(conn, self._identity(), (
                 server, rows.text_value(phase), RunState.FAILED.value, who, template, now, now,
-                rows.dump_json(inputs), resumed_from, error))
+                rows.dump_json(inputs), resumed_from, error, revision))
 
     def _running(self, conn: sqlite3.Connection, run_id: str) -> sqlite3.Row:
         row: sqlite3.Row | None = conn.execute("SELECT * FROM runs WHERE id = ?",

@@ -50,6 +50,9 @@ reveal_type(reports.export_run(c, "r-1"))
 reveal_type(reports.write_html(c, "r-1", "x.html"))
 reveal_type(api.list_scripts())
 reveal_type(c.resume("r-1").state is RunState.SUCCEEDED)
+reveal_type(api.show_revision(c, api.commit_template(c, "t.yml", "why").digest).record)
+reveal_type(api.diff_revisions(c, "sha256:ab12", "t.yml").changed[0].inputs[0].kind)
+reveal_type(api.upgrade_server(c, "web1", "ab12"))
 try:
     pass
 except RunFailed as exc:
@@ -81,6 +84,9 @@ EXPECTED = [
     "pathlib.Path",
     "list[stackscripts.model.Script]",
     "bool",
+    "stackscripts.store.base.RevisionRecord",
+    "str",
+    "stackscripts.store.base.ServerEvent",
     "stackscripts.model.RunResult | None",
 ]
 

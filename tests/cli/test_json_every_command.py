@@ -121,6 +121,7 @@ def test_every_command_answers_with_one_envelope(world: World) -> None:
     assert "booting web1" in world.json("runs", "log", booted["run_id"], "1")["data"]["text"]
     world.json("runs", "export", booted["run_id"])
     world.json("report", booted["run_id"])
+    cli_revisions(world)
     world.json("decommission", "web2")
     world.json("servers", "forget-key", "web1")
     world.json("terminate", "web1")
@@ -131,6 +132,7 @@ def test_every_command_answers_with_one_envelope(world: World) -> None:
     deployment = folder / "deployment.yaml"
     deployment.write_text(f"Name: d\nServers:\n- Name: d1\n  Template: {template}\n")
     assert world.json("deploy", str(deployment), "--cloud", "no-such-cloud", code=2)["error"]["exit_code"] == 2
+    cli_sharing(world)
     assert world.ran == leaf_commands()
 
 
@@ -140,3 +142,27 @@ def cli_check_local(world: World) -> Any:
     done = run_cli("clouds", "check", "local", "--json")
     return envelope(done, done.returncode if done.returncode in (0, 2) else 0)
 
+
+def cli_sharing(world: World) -> None:
+    """`libraries ...` and `templates lock` (tests/sources/test_cli.py checks what they do), in the world's folder."""
+    import subprocess
+
+    lib, bare = str(world.folder / "lib"), world.folder / "shared.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(bare)], check=True)
+    env = {"STACKSCRIPTS_PROJECT": str(world.folder / "stackscripts.yaml"), "XDG_CACHE_HOME": str(world.folder / "c")}
+    for args in (("libraries", "publish", lib, "--as", "acme/base", "--version", "1", "--to", f"git+file://{bare}"),
+                 ("libraries", "add", "acme/base", f"git+file://{bare}@1"), ("libraries", "list"),
+                 ("libraries", "show", "acme/base"), ("libraries", "fetch"), ("libraries", "diff", lib, lib),
+                 ("templates", "lock", world.template)):
+        world.ran.add(" ".join(args[:2]))
+        assert cli_json(*args, env=env)["command"] == " ".join(args[:2])
+
+
+def cli_revisions(world: World) -> None:
+    """`templates commit`, `revisions ...` and `servers upgrade` (tests/cli/test_revisions_cli.py and
+    tests/runner/test_pinning.py check what they do), while web1 is operational."""
+    revision = world.json("templates", "commit", world.template, "-m", "json", "--commit-heads")["data"]["revision"]
+    assert revision in [r["revision"] for r in world.json("revisions", "list")["data"]]
+    assert world.json("revisions", "show", revision)["data"]["revision"] == revision
+    assert world.json("revisions", "diff", revision, world.template)["data"]["empty"] is True
+    assert world.json("servers", "upgrade", "web1", "--to", revision)["data"]["revision"] == revision

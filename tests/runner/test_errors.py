@@ -26,10 +26,13 @@ def test_an_attachment_that_does_not_render_ends_the_run_and_frees_the_server(be
     assert run.state == "failed"  # not left running (holding the server) while this process lives
     assert bench.controller.store.get_server(web).state == "stranded"
 
-    attachment.write_text("dir={{ OUT_DIR }}\n")
-    resumed = bench.controller.resume(run.id)
-    assert resumed.ok and resumed.steps[-1].stdout == f"dir={bench.out}\n"
+    attachment.write_text("dir={{ OUT_DIR }}\n")  # fixed on disk: the run's own revision keeps the broken one
+    with pytest.raises(BadInput, match="NO_SUCH_INPUT"):
+        bench.controller.resume(run.id)
     assert bench.ran(web) == [1]  # step 1 ran once: the resume started at the step that broke
+    assert bench.controller.store.get_server(web).state == "stranded"
+    booted = bench.controller.boot(web, template)  # a new boot is a new revision, with the fix
+    assert booted.ok and booted.steps[-1].stdout == f"dir={bench.out}\n"
 
 
 def test_an_unreachable_server_records_a_failed_attempt_only(bench: Bench, tmp_path: Path) -> None:

@@ -1,0 +1,146 @@
+"""The project file, `stackscripts.yaml`: found by walking up from the working folder, as git finds `.git`.
+
+A team commits it once; it names the project's libraries with their sources, and (read by later work) the
+store, the default cloud and the credential backends. Validated strictly: an unknown key or a bad value is
+BadInput naming the file and line (`api.libraries.project` also checks each source's URL scheme against the
+sources' registry, which this layer does not import).
+
+    libraries:
+      acme/base:
+        source: git+https://git.example/acme/base.git
+        ref: "1.4"                  # optional: the version a reference without '@' gets (default: head)
+      team/tools:
+        source: ./scripts           # a folder, relative to this file
+      ops/extra: git+file:///srv/git/extra.git@v2      # short form: SOURCE[@REF]
+    store: ~/.local/state/stackscripts/audit.db        # a path or a URL (postgresql://...)
+    cloud: local
+    credential backends: [env, file]
+
+`STACKSCRIPTS_PROJECT` names the file directly (no walking).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import files, yamlsrc
+from .errors import BadInput
+from .revisions.refs import check_version, library_name_problem, split_ref
+
+FILE_NAME = "stackscripts.yaml"
+TOP_KEYS = ("libraries", "store", "cloud", "credential backends")
+LIBRARY_KEYS = ("source", "ref")
+_BACKEND = re.compile(r"[a-z][a-z0-9_-]*")
+
+
+@dataclass(frozen=True)
+class LibrarySpec:
+    """A library of the project: its name, source URL and ref ("" = the source's default, head)."""
+
+    name: str
+    source: str
+    ref: str = ""
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class Project:
+    file: Path
+    libraries: tuple[LibrarySpec, ...] = ()
+    store: str | None = None
+    cloud: str | None = None
+    credential_backends: tuple[str, ...] | None = None
+
+    @property
+    def folder(self) -> Path:
+        return self.file.parent
+
+    def library(self, name: str) -> LibrarySpec | None:
+        return next((lib for lib in self.libraries if lib.name == name), None)
+
+    def names(self) -> frozenset[str]:
+        return frozenset(lib.name for lib in self.libraries)
+
+
+def find(start: Path | str | None = None) -> Path | None:
+    """$STACKSCRIPTS_PROJECT, else the nearest stackscripts.yaml in start (default: the working folder) or above."""
+    if os.environ.get("STACKSCRIPTS_PROJECT"):
+        return Path(os.environ["STACKSCRIPTS_PROJECT"])
+    folder = Path(os.path.abspath(start if start is not None else os.getcwd()))
+    for candidate in (folder, *folder.parents):
+        if (candidate / FILE_NAME).is_file():
+            return candidate / FILE_NAME
+    return None
+
+
+def load(path: Path | str) -> Project:
+    return loads(files.read_text(path, "project file", hint=f"Name a {FILE_NAME} file."), Path(path))
+
+
+def loads(text: str, path: Path) -> Project:
+    file = str(path)
+    data = yamlsrc.load(text, file)
+    if data is None:
+        return Project(path)
+    if not isinstance(data, dict):
+        raise BadInput("a project file must be a YAML mapping", file=file, line=yamlsrc.line_of(data) or 1,
+                       hint="Start with 'libraries:'.")
+    for key in data:
+        if key not in TOP_KEYS:
+            raise _bad(f"unknown key {key!r}", file, data, key, "Allowed keys: " + ", ".join(TOP_KEYS) + ".")
+    raw = data.get("libraries")
+    if raw is not None and not isinstance(raw, dict):
+        raise _bad("'libraries' must map library names (NAMESPACE/LIBRARY) to their sources", file, data, "libraries",
+                   "Write 'libraries:' then '  acme/base: {source: git+https://...}'.")
+    raw = raw or {}
+    libraries = tuple(_library(name, value, file, raw) for name, value in raw.items())
+    backends = data.get("credential backends")
+    if backends is not None:
+        if not isinstance(backends, list) or not all(isinstance(b, str) and _BACKEND.fullmatch(b) for b in backends):
+            raise _bad("'credential backends' must be a list of backend names", file, data, "credential backends",
+                       "Write 'credential backends: [env, file]' (also ssm, secretsmanager).")
+        backends = tuple(backends)
+    return Project(path, libraries, _text(data, "store", file), _text(data, "cloud", file), backends)
+
+
+def _text(data: dict[str, Any], key: str, file: str) -> str | None:
+    value = data.get(key)
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise _bad(f"'{key}' must be text, not {value!r}", file, data, key, f"Write '{key}: ...' (quote it if needed).")
+    return value
+
+
+def _library(name: Any, value: Any, file: str, parent: dict[str, Any]) -> LibrarySpec:
+    line = yamlsrc.line_of(parent, name)
+    problem = library_name_problem(str(name))
+    if problem:
+        raise BadInput(problem, file=file, line=line, hint="Name each library NAMESPACE/LIBRARY.")
+    if isinstance(value, str):
+        source, ref = split_ref(value.strip())
+    elif isinstance(value, dict):
+        for key in value:
+            if key not in LIBRARY_KEYS:
+                raise _bad(f"library {name}: unknown key {key!r}", file, value, key, "Allowed keys: source, ref.")
+        source_value, ref = value.get("source"), value.get("ref", "")
+        if not isinstance(source_value, str) or not source_value.strip():
+            raise _bad(f"library {name}: 'source' must be a folder or URL", file, value,
+                       "source" if "source" in value else None, "Write 'source: git+https://host/acme/base.git'.")
+        if not isinstance(ref, str):
+            raise _bad(f"library {name}: 'ref' must be text, not {ref!r}", file, value, "ref",
+                       'Quote a version: ref: "1.4".')
+        source = source_value
+        line = yamlsrc.line_of(value, "source") or line
+    else:
+        raise BadInput(f"library {name}: write its source (a folder or URL), or a mapping with source and ref",
+                       file=file, line=line, hint="e.g. 'acme/base: git+https://host/acme/base.git@v1.4'.")
+    if ref:
+        check_version(ref, file=file, line=line, what=f"library {name}: ref")
+    return LibrarySpec(str(name), source.strip(), ref, line)
+
+
+def _bad(message: str, file: str, container: Any, key: Any = None, hint: str | None = None) -> BadInput:
+    return BadInput(message, file=file, line=yamlsrc.line_of(container, key), hint=hint)

@@ -1,0 +1,6 @@
+#!/bin/bash
+# ---
+# RightScript Name: Report Status
+# Inputs: {}
+# ...
+docker ps

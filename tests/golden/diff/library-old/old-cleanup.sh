@@ -1,0 +1,6 @@
+#!/bin/bash
+# ---
+# RightScript Name: Old Cleanup
+# Inputs: {}
+# ...
+rm -rf /var/tmp/app
