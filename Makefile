@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 SS := .venv/bin/stackscripts
 
-.PHONY: setup check test demo bench
+.PHONY: setup check test demo bench bench-sharing
 
 setup:
 	@bash .ci/setup.sh
@@ -23,3 +23,7 @@ bench: setup
 	$(PY) -m benchmarks.anatomy
 	$(PY) -m benchmarks.flagship
 	$(PY) -m benchmarks.thresholds
+
+# shared libraries: fetch through each source, validate against 5,000 locked scripts (docs/performance-sharing.md)
+bench-sharing: setup
+	$(PY) -m benchmarks.sharing

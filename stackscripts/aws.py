@@ -8,12 +8,17 @@ from typing import Any
 from .errors import CloudError
 
 
-def client(service: str) -> Any:
-    """A boto3 client; honours AWS_ENDPOINT_URL (e.g. a moto server) and the usual AWS settings."""
+def client(service: str, **config: Any) -> Any:
+    """A boto3 client; honours AWS_ENDPOINT_URL (e.g. a moto server) and the usual AWS settings. `config` is
+    passed to botocore's Config (e.g. connect_timeout=5, retries={"total_max_attempts": 2})."""
     import boto3
 
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-    return boto3.client(service, region_name=region)
+    if not config:
+        return boto3.client(service, region_name=region)
+    from botocore.config import Config
+
+    return boto3.client(service, region_name=region, config=Config(**config))
 
 
 def error_code(exc: BaseException) -> str | None:

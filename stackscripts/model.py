@@ -85,13 +85,21 @@ class Script:
 
 @dataclass(frozen=True)
 class ScriptRef:
-    """An entry of a template phase: a path, a library reference, or {Name, Revision}."""
+    """An entry of a template phase: a path, a library reference, or {Name, Revision[, Publisher]}."""
 
     ref: str
     line: int | None = None
     revision: str | None = None
     timeout: float | None = None
     retries: int = 0
+    publisher: str | None = None  # right_st's Publisher: the namespace of the libraries offering `ref`
+
+    @property
+    def key(self) -> str:
+        """How the step is looked up and locked: its text, or `PUBLISHER/*/NAME[@REVISION]` for right_st's form."""
+        if self.publisher is None:
+            return self.ref
+        return f"{self.publisher}/*/{self.ref}" + (f"@{self.revision}" if self.revision is not None else "")
 
 
 @dataclass(frozen=True)

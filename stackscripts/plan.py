@@ -34,7 +34,7 @@ def resolve_template(template: Template, catalog: Catalog) -> ResolvedTemplate:
     for phase in Phase:
         resolved = []
         for ref in template.steps(phase):
-            script = catalog.resolve(ref.ref, base, file=str(template.path), line=ref.line)
+            script = catalog.resolve(ref.key, base, file=str(template.path), line=ref.line)
             missing = missing_attachments(script)
             if missing:
                 raise BadInput(f"script {script.name!r} lists attachment {missing[0]!r}, which does not exist",

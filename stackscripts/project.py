@@ -12,6 +12,10 @@ sources' registry, which this layer does not import).
       team/tools:
         source: ./scripts           # a folder, relative to this file
       ops/extra: git+file:///srv/git/extra.git@v2      # short form: SOURCE[@REF]
+    trust:                          # signatures a namespace's libraries must carry (docs/sharing.md)
+      acme:
+        allowed signers: keys/acme.allowed   # OpenSSH allowed-signers lines 'acme ssh-ed25519 AAAA...'
+        required: true              # default: an unsigned or wrongly signed library of acme is refused
     store: ~/.local/state/stackscripts/audit.db        # a path or a URL (postgresql://...)
     cloud: local
     credential backends: [env, file]
@@ -29,11 +33,12 @@ from typing import Any
 
 from . import files, yamlsrc
 from .errors import BadInput
-from .revisions.refs import check_version, library_name_problem, split_ref
+from .revisions.refs import NAME, check_version, library_name_problem, split_ref
 
 FILE_NAME = "stackscripts.yaml"
-TOP_KEYS = ("libraries", "store", "cloud", "credential backends")
+TOP_KEYS = ("libraries", "trust", "store", "cloud", "credential backends")
 LIBRARY_KEYS = ("source", "ref")
+TRUST_KEYS = ("allowed signers", "required")
 _BACKEND = re.compile(r"[a-z][a-z0-9_-]*")
 
 
@@ -48,12 +53,23 @@ class LibrarySpec:
 
 
 @dataclass(frozen=True)
+class TrustSpec:
+    """Who may sign a namespace's libraries: an OpenSSH allowed-signers file; `required` refuses unsigned ones."""
+
+    namespace: str
+    allowed_signers: Path
+    required: bool = True
+    line: int | None = None
+
+
+@dataclass(frozen=True)
 class Project:
     file: Path
     libraries: tuple[LibrarySpec, ...] = ()
     store: str | None = None
     cloud: str | None = None
     credential_backends: tuple[str, ...] | None = None
+    trust: tuple[TrustSpec, ...] = ()
 
     @property
     def folder(self) -> Path:
@@ -64,6 +80,11 @@ class Project:
 
     def names(self) -> frozenset[str]:
         return frozenset(lib.name for lib in self.libraries)
+
+    def trust_of(self, library: str) -> TrustSpec | None:
+        """The signing rule of a library's namespace (NAMESPACE/LIBRARY), None when it has none."""
+        namespace = library.split("/", 1)[0]
+        return next((t for t in self.trust if t.namespace == namespace), None)
 
 
 def find(start: Path | str | None = None) -> Path | None:
@@ -104,7 +125,37 @@ def loads(text: str, path: Path) -> Project:
             raise _bad("'credential backends' must be a list of backend names", file, data, "credential backends",
                        "Write 'credential backends: [env, file]' (also ssm, secretsmanager).")
         backends = tuple(backends)
-    return Project(path, libraries, _text(data, "store", file), _text(data, "cloud", file), backends)
+    trust = data.get("trust")
+    if trust is not None and not isinstance(trust, dict):
+        raise _bad("'trust' must map namespaces to their allowed signers", file, data, "trust",
+                   "Write 'trust:' then '  acme: {allowed signers: keys/acme.allowed}'.")
+    trust = trust or {}
+    rules = tuple(_trust(ns, value, path, trust) for ns, value in trust.items())
+    return Project(path, libraries, _text(data, "store", file), _text(data, "cloud", file), backends, rules)
+
+
+def _trust(namespace: Any, value: Any, path: Path, parent: dict[str, Any]) -> TrustSpec:
+    file, line = str(path), yamlsrc.line_of(parent, namespace)
+    if not isinstance(namespace, str) or not NAME.fullmatch(namespace):
+        raise BadInput(f"trust: {namespace!r} is not a namespace (letters, digits, '.', '_', '-')", file=file,
+                       line=line, hint="Name the namespace of the libraries, e.g. 'acme' for acme/base.")
+    if not isinstance(value, dict):
+        raise BadInput(f"trust: {namespace}: write a mapping with 'allowed signers' (and 'required')", file=file,
+                       line=line, hint="e.g. 'acme: {allowed signers: keys/acme.allowed, required: true}'.")
+    for key in value:
+        if key not in TRUST_KEYS:
+            raise _bad(f"trust: {namespace}: unknown key {key!r}", file, value, key,
+                       "Allowed keys: allowed signers, required.")
+    signers, required = value.get("allowed signers"), value.get("required", True)
+    if not isinstance(signers, str) or not signers.strip():
+        raise _bad(f"trust: {namespace}: 'allowed signers' must name an allowed-signers file", file, value,
+                   "allowed signers" if "allowed signers" in value else None,
+                   "Write 'allowed signers: keys/acme.allowed' (relative to this file).")
+    if not isinstance(required, bool):
+        raise _bad(f"trust: {namespace}: 'required' must be true or false, not {required!r}", file, value,
+                   "required", "Write 'required: true' (the default) or 'required: false'.")
+    allowed = Path(signers.strip()).expanduser()
+    return TrustSpec(namespace, allowed if allowed.is_absolute() else path.parent / allowed, required, line)
 
 
 def _text(data: dict[str, Any], key: str, file: str) -> str | None:

@@ -10,6 +10,7 @@ from . import files, yamlsrc
 from .errors import BadInput
 from .inputs.values import check_name, parse_value
 from .model import CloudSettings, MultiCloudImage, Phase, ScriptRef, Template, VolumeSpec
+from .revisions.refs import from_right_st
 
 TOP_KEYS = ("Name", "Description", "Inputs", "RightScripts", "MultiCloudImages", "Alerts")
 STEP_KEYS = ("Script", "Name", "Revision", "Publisher", "Timeout", "Retries")
@@ -120,9 +121,13 @@ def _step(entry: Any, file: str, parent: list, index: int) -> ScriptRef:
     if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= MAX_RETRIES:
         raise _bad(f"Retries must be a whole number from 0 to {MAX_RETRIES}, not {retries!r}", file, entry, "Retries",
                    "Write 'Retries: 2'.")
-    revision = entry.get("Revision")
+    revision, publisher = entry.get("Revision"), entry.get("Publisher")
+    if publisher is not None:  # right_st's {Name, Revision, Publisher}: resolved through the project's libraries
+        parsed = from_right_st(ref, revision if revision is not None else "", publisher, file=file,
+                               line=yamlsrc.line_of(entry, "Publisher"))
+        publisher, revision = parsed.namespace, parsed.version or None
     return ScriptRef(ref=ref.strip(), line=line, revision=None if revision is None else str(revision),
-                     timeout=float(timeout) if timeout else None, retries=retries)
+                     timeout=float(timeout) if timeout else None, retries=retries, publisher=publisher)
 
 
 def _images(raw: Any, file: str, parent: dict) -> tuple[MultiCloudImage, ...]:

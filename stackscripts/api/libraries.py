@@ -19,12 +19,14 @@ from pathlib import Path
 from ..catalog.library import Library
 from ..errors import BadInput, NotFound
 from ..project import FILE_NAME, LibrarySpec, Project, find, load
+from ..revisions.manifest import scan
 from ..revisions.refs import check_version, library_name_problem, split_ref
 from ..sources.base import Fetched, Published, Source, check_url, open_source
 from ..sources.cache import Cache
+from ..sources.signing import Trust, sign
 
-__all__ = ["LibraryStatus", "add_library", "fetch_libraries", "list_libraries", "project", "publish_library",
-           "show_library", "source_of"]
+__all__ = ["LibraryStatus", "add_library", "fetch_libraries", "fetch_library", "list_libraries", "project",
+           "publish_library", "show_library", "source_of", "trust_of"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,7 @@ class LibraryStatus:
     transferred_bytes: int
     tree: Path
     scripts: tuple[str, ...] = ()  # RightScript Names (filled by show_library)
+    signed: bool = False  # a key its namespace trusts (stackscripts.yaml's trust) signed it
 
 
 def project(start: str | Path | None = None, *, required: bool = True) -> Project | None:
@@ -70,6 +73,20 @@ def source_of(spec: LibrarySpec, proj: Project, cache: Cache | None = None) -> S
     return open_source(spec.source, base=proj.folder, cache=cache)
 
 
+def trust_of(proj: Project | None, library: str) -> Trust | None:
+    """The signing rule of the library's namespace in the project file, None when it has none."""
+    rule = proj.trust_of(library) if proj else None
+    return Trust(rule.namespace, rule.allowed_signers, rule.required) if rule else None
+
+
+def fetch_library(spec: LibrarySpec, proj: Project, ref: str | None = None, *, cache: Cache | None = None,
+                  expected: str | None = None) -> Fetched:
+    """A project library at ref (default: its configured ref) fetched into the cache: digests checked, and the
+    signature where its namespace has a trust rule."""
+    return source_of(spec, proj, cache).fetch(ref or spec.ref or "head", cache, expected=expected,
+                                              trust=trust_of(proj, spec.name))
+
+
 def _spec(proj: Project, name: str) -> LibrarySpec:
     spec = proj.library(name)
     if spec is None:
@@ -82,7 +99,7 @@ def _spec(proj: Project, name: str) -> LibrarySpec:
 def _status(spec: LibrarySpec, fetched: Fetched, scripts: tuple[str, ...] = ()) -> LibraryStatus:
     return LibraryStatus(spec.name, spec.source, spec.ref or "head", fetched.resolved.resolved_ref,
                          fetched.manifest.digest, len(fetched.manifest.entries), fetched.manifest.size,
-                         fetched.transferred, fetched.transferred_bytes, fetched.tree, scripts)
+                         fetched.transferred, fetched.transferred_bytes, fetched.tree, scripts, fetched.signed)
 
 
 def add_library(name: str, source: str, *, start: str | Path | None = None, cache: Cache | None = None) -> LibraryStatus:
@@ -100,7 +117,8 @@ def add_library(name: str, source: str, *, start: str | Path | None = None, cach
     existing = find(start)
     folder = existing.parent if existing else Path(start or Path.cwd())
     spec = LibrarySpec(name, url, ref)
-    fetched = open_source(url, base=folder, cache=cache).fetch(ref or "head")
+    trust = trust_of(load(existing), name) if existing else None
+    fetched = open_source(url, base=folder, cache=cache).fetch(ref or "head", trust=trust)
     written = write(existing, spec, folder)
     return _status(written.library(name) or spec, fetched)
 
@@ -115,22 +133,23 @@ def fetch_libraries(names: Sequence[str] = (), *, start: str | Path | None = Non
     """Fetch each library (all when names is empty) at its ref into the cache; every blob and digest verified."""
     proj = _required(start)
     specs = [_spec(proj, n) for n in names] if names else list(proj.libraries)
-    return [_status(spec, source_of(spec, proj, cache).fetch(spec.ref or "head")) for spec in specs]
+    return [_status(spec, fetch_library(spec, proj, cache=cache)) for spec in specs]
 
 
 def show_library(name: str, *, start: str | Path | None = None, cache: Cache | None = None) -> LibraryStatus:
     """One library at its ref, fetched, with the names of its scripts."""
     proj = _required(start)
     spec = _spec(proj, name)
-    fetched = source_of(spec, proj, cache).fetch(spec.ref or "head")
+    fetched = fetch_library(spec, proj, cache=cache)
     library = Library(fetched.tree, spec.name)
     return _status(spec, fetched, tuple(library.load(p).name for p in library.files()))
 
 
-def publish_library(folder: str | Path, name: str, version: str, to: str, *,
+def publish_library(folder: str | Path, name: str, version: str, to: str, *, sign_key: str | Path | None = None,
                     start: str | Path | None = None, cache: Cache | None = None) -> Published:
     """Publish a folder's scripts as version VERSION of library NAME at URL (git: a commit tagged vVERSION).
-    Every script must load (its metadata block is checked) before anything is sent."""
+    Every script must load (its metadata block is checked) before anything is sent; with sign_key (an SSH
+    private key file) the manifest is signed (`ssh-keygen -Y sign`) and the signature published with it."""
     problem = library_name_problem(name)
     if problem:
         raise BadInput(problem, hint="Pass --as NAMESPACE/LIBRARY.")
@@ -147,5 +166,6 @@ def publish_library(folder: str | Path, name: str, version: str, to: str, *,
     for path in library.files():
         library.load(path)
     check_url(to)
+    signature = sign(scan(root).canonical, sign_key) if sign_key else None
     base = Path(start or Path.cwd())
-    return open_source(to, base=base, cache=cache).publish(root, version, name)
+    return open_source(to, base=base, cache=cache).publish(root, version, name, signature)

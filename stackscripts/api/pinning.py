@@ -144,14 +144,14 @@ def tree_of_revision(resolved: ResolvedTemplate, manifest_bytes: bytes, digest: 
     scripts = {script.path.relative_to(root).as_posix(): script for script in resolved.scripts()}
     phases = {phase: tuple(script.path.relative_to(root).as_posix() for _, script in entries)
               for phase, entries in resolved.steps.items() if entries}
-    return Tree(parse(manifest_bytes, f"revision {digest}"), scripts, phases)
+    return Tree(parse(manifest_bytes, f"revision {digest}"), scripts, phases, resolved.template)
 
 
 def tree_of_made(made: Made) -> Tree:
     """A template on disk, as the revision it would give, as one side of a diff."""
     paths = made.snapshot.paths
     scripts = {paths[os.path.realpath(s.path)]: s for s in made.resolved.scripts()}
-    return Tree(made.snapshot.manifest, scripts, made.snapshot.phases)
+    return Tree(made.snapshot.manifest, scripts, made.snapshot.phases, made.resolved.template)
 
 
 def mutable_steps(template: Template) -> list[tuple[Phase, ScriptRef, str]]:
@@ -166,7 +166,7 @@ def mutable_steps(template: Template) -> list[tuple[Phase, ScriptRef, str]]:
     found = []
     for phase in Phase:
         for step in template.steps(phase):
-            item = refs.get(step.ref.strip())
+            item = refs.get(step.key.strip())
             spec = proj.library(item.ref.library_name or "") if proj and item else None
             if item is None:
                 why = "a script file in a folder"

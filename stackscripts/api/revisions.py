@@ -25,12 +25,11 @@ from ..revisions.diff import Diff, Tree
 from ..revisions.diff import diff as diff_trees
 from ..revisions.lock import Lock, LockEntry, Want, dump, lock_path
 from ..revisions.manifest import Manifest, is_digest, scan
-from ..revisions.refs import split_ref
-from ..sources.base import Fetched
+from ..revisions.refs import short_ref, split_ref
 from ..sources.cache import Cache
 from ..templates import load_template
-from .libraries import project, source_of
-from .pins import bad_update, ensure, library_refs, pinned_lock, resolve_ref, wants
+from .libraries import fetch_library, project
+from .pins import Resolver, bad_update, ensure, library_refs, pinned_lock
 
 __all__ = ["Diff", "LockResult", "diff", "diff_json", "diff_text", "lock_template", "manifest", "tree"]
 
@@ -73,8 +72,8 @@ def lock_template(template: str | Path, update: str | None = None, *, cache: Cac
             raise bad_update(update, refs)
     else:
         chosen = {r.text for r in refs} if update == "" else set()
-    current = {w.reference: w for w in wants(loaded, proj, refs)}
-    memo: dict[tuple[str, str], Fetched] = {}
+    current = {item.text: Resolver(loaded, proj, cache, lock=old).want(item) for item in refs}
+    resolver = Resolver(loaded, proj, cache)
     entries: list[LockEntry] = []
     added, updated, unchanged = [], [], []
     for item in refs:
@@ -85,7 +84,7 @@ def lock_template(template: str | Path, update: str | None = None, *, cache: Cac
             entries.append(was)
             unchanged.append(item.text)
             continue
-        entry = resolve_ref(item, loaded, proj, cache, memo)
+        entry = resolver.entry(item)
         if was is not None and _same(was, current[item.text]) and item.ref.kind in ("version", "project") \
                 and entry.requested not in ("head", "latest") and entry.digest != was.digest:
             raise _moved(was, entry, file)
@@ -108,8 +107,9 @@ def lock_template(template: str | Path, update: str | None = None, *, cache: Cac
 def _moved(was: LockEntry, now: LockEntry, file: Path) -> BadInput:
     """A version is immutable: the same version giving other content is refused, not silently re-pinned."""
     return BadInput(f"{was.source}: digest mismatch for version {was.requested} of {was.library}: the lock pins "
-                    f"{was.digest} ({was.resolved[:12]}), and the source now gives {now.digest} ({now.resolved[:12]}) "
-                    "for the same version; the lock was left unchanged", file=str(file), line=was.line,
+                    f"{was.digest} ({short_ref(was.resolved)}), and the source now gives {now.digest} "
+                    f"({short_ref(now.resolved)}) for the same version; the lock was left unchanged", file=str(file),
+                    line=was.line,
                     hint="A published version must never change (a moved tag, a replaced artifact, tampering). Ask "
                          "the publisher; to accept it anyway, delete this entry from the lock file and lock again.")
 
@@ -157,7 +157,7 @@ def _side(spec: str | Path, cache: Cache) -> Tree:
     if spec_ is None:
         raise BadInput(f"{text!r} is not a folder, a cached sha256: digest or a library of {proj.file} at a ref",
                        hint="Write NAMESPACE/LIBRARY@REF (e.g. acme/base@1.4), a folder or a digest.")
-    fetched = source_of(spec_, proj, cache).fetch(ref or spec_.ref or "head", cache)
+    fetched = fetch_library(spec_, proj, ref, cache=cache)
     return tree(fetched.tree, fetched.manifest)
 
 

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ..revisions.refs import short_ref
 from .output import console, emit, json_option, table
 
 if TYPE_CHECKING:
@@ -20,13 +21,15 @@ def command() -> None:
 def status_data(status: LibraryStatus) -> dict[str, Any]:
     return {"name": status.name, "source": status.source, "ref": status.ref, "resolved_ref": status.resolved_ref,
             "digest": status.digest, "files": status.files, "size": status.size, "transferred": status.transferred,
-            "transferred_bytes": status.transferred_bytes, "tree": str(status.tree), "scripts": list(status.scripts)}
+            "transferred_bytes": status.transferred_bytes, "tree": str(status.tree), "scripts": list(status.scripts),
+            "signed": status.signed}
 
 
 def _line(status: LibraryStatus) -> str:
-    short = status.resolved_ref if status.resolved_ref.startswith("sha256:") else status.resolved_ref[:12]
+    short = short_ref(status.resolved_ref)
+    signed = "; signature verified" if status.signed else ""
     return (f"{status.name} {status.ref} -> {short}: {status.digest} ({status.files} files; "
-            f"{status.transferred} fetched, {status.transferred_bytes:,} bytes)")
+            f"{status.transferred} fetched, {status.transferred_bytes:,} bytes{signed})")
 
 
 @command.command("add")
@@ -98,17 +101,22 @@ def fetch(ctx: click.Context, names: tuple[str, ...], as_json: bool) -> None:
 @click.argument("folder")
 @click.option("--as", "name", required=True, metavar="NAMESPACE/LIBRARY", help="The library's name.")
 @click.option("--version", "version", required=True, metavar="VERSION", help="The version, e.g. 1.5 (git: tag v1.5).")
-@click.option("--to", "to", required=True, metavar="URL", help="Where: git+file://, git+ssh://, git+https://...")
+@click.option("--to", "to", required=True, metavar="URL",
+              help="Where: git+file://, git+ssh://, git+https://..., s3://BUCKET/PREFIX, oci://HOST:PORT/REPO.")
+@click.option("--sign-key", "sign_key", metavar="KEY", help="Sign the manifest with this SSH private key file.")
 @json_option
 @click.pass_context
-def publish(ctx: click.Context, folder: str, name: str, version: str, to: str, as_json: bool) -> None:
-    """Publish FOLDER's scripts as an immutable version of a library."""
+def publish(ctx: click.Context, folder: str, name: str, version: str, to: str, sign_key: str | None,
+            as_json: bool) -> None:
+    """Publish FOLDER's scripts as an immutable version of a library (signed with --sign-key)."""
     from ..api import libraries
 
-    done = libraries.publish_library(folder, name, version, to)
+    done = libraries.publish_library(folder, name, version, to, sign_key=sign_key)
+    short = short_ref(done.resolved_ref)
     data = {"name": name, "source": done.source, "version": done.version, "resolved_ref": done.resolved_ref,
-            "digest": done.digest}
-    emit(ctx, data, lambda: click.echo(f"published {name} {version} to {to}: {done.resolved_ref[:12]} {done.digest}"),
+            "digest": done.digest, "signed": bool(sign_key)}
+    signed = ", signed" if sign_key else ""
+    emit(ctx, data, lambda: click.echo(f"published {name} {version} to {to}{signed}: {short} {done.digest}"),
          as_json=as_json)
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from ..revisions.refs import short_ref
 from .output import emit, json_option
 
 
@@ -32,7 +33,7 @@ def command(ctx: click.Context, template: str, update: str | None, as_json: bool
         for word, refs in (("added", result.added), ("updated", result.updated), ("removed", result.removed)):
             for ref in refs:
                 entry = result.lock.get(ref)
-                click.echo(f"{word} {ref}" + (f": {entry.digest} ({entry.resolved[:12]})" if entry else ""))
+                click.echo(f"{word} {ref}" + (f": {entry.digest} ({short_ref(entry.resolved)})" if entry else ""))
         state = "written" if result.written else "unchanged"
         click.echo(f"{result.file}: {len(result.lock.entries)} reference(s) pinned, {state}")
 

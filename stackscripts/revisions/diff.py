@@ -2,7 +2,8 @@
 
 What a reviewer needs before adopting a change to a shared script: scripts added, removed or moved per
 phase; per changed script, its input changes (added, removed, Default, Required, Possible Values, Input
-Type), attachment changes and a unified diff of its body; other files added, removed or changed. Scripts
+Type), attachment changes and a unified diff of its body; other files added, removed or changed; and for a
+template, its own fields (Name, Description, each of its Inputs, each MultiCloud image's settings). Scripts
 are matched by RightScript Name across the two revisions, so a renamed file is one change, not two.
 The caller (`api`) reads the scripts of each tree with the catalog and hands them here as `Tree`s.
 """
@@ -14,7 +15,7 @@ import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from ..model import InputSpec, Phase, Script
+from ..model import InputSpec, MultiCloudImage, Phase, Script, Template
 from .manifest import Manifest
 
 
@@ -25,6 +26,7 @@ class Tree:
     manifest: Manifest
     scripts: Mapping[str, Script] = field(default_factory=dict)
     phases: Mapping[Phase, tuple[str, ...]] = field(default_factory=dict)
+    template: Template | None = None
 
 
 @dataclass(frozen=True)
@@ -88,10 +90,11 @@ class Diff:
     removed: tuple[tuple[str, str], ...] = ()
     changed: tuple[ScriptChange, ...] = ()
     files: tuple[FileChange, ...] = ()
+    template: tuple[FieldChange, ...] = ()  # the template's own fields: Name, Inputs, images
 
     @property
     def empty(self) -> bool:
-        return not (self.phases or self.added or self.removed or self.changed or self.files)
+        return not (self.phases or self.added or self.removed or self.changed or self.files or self.template)
 
 
 def _named(tree: Tree) -> dict[str, tuple[str, Script]]:
@@ -120,8 +123,38 @@ def diff(old: Tree, new: Tree) -> Diff:
         phases=tuple(p for phase in Phase if (p := _phase(phase, old, new))),
         added=tuple((n, b[n][0]) for n in sorted(b.keys() - a.keys())),
         removed=tuple((n, a[n][0]) for n in sorted(a.keys() - b.keys())),
-        changed=changed, files=files,
+        changed=changed, files=files, template=_template(old.template, new.template),
     )
+
+
+def _template(a: Template | None, b: Template | None) -> tuple[FieldChange, ...]:
+    """Field by field: Name, Description, each input override, each image's settings per cloud."""
+    if a is None or b is None:
+        return ()
+    old, new = _template_fields(a), _template_fields(b)
+    keys = sorted(dict.fromkeys([*new, *old]), key=lambda k: 1 if k.startswith("input ") else 2 if k.startswith("image ")
+                  else 0)  # stable: Name, Description; inputs by name; images in the new order, then removed ones
+    return tuple(FieldChange(k, old.get(k), new.get(k)) for k in keys if old.get(k) != new.get(k))
+
+
+def _template_fields(template: Template) -> dict[str, str | None]:
+    out: dict[str, str | None] = {"Name": template.name, "Description": template.description}
+    out.update((f"input {name}", value) for name, value in sorted(template.inputs.items()))
+    for position, image in enumerate(template.images, 1):
+        out.update(_image_fields(image, position))
+    return out
+
+
+def _image_fields(image: MultiCloudImage, position: int) -> dict[str, str | None]:
+    head = f"image {image.name}"
+    out: dict[str, str | None] = {head: f"#{position}" + (" (default)" if position == 1 else ""),
+                                  f"{head}: Description": image.description}
+    for s in image.settings:
+        cloud = f"{head}, cloud {s.cloud}{' ' + s.region if s.region else ''}"
+        volumes = ", ".join(f"{v.name} {v.size_gb} GB{'' if v.ephemeral else ' kept'}" for v in s.volumes)
+        out.update({f"{cloud}: Image": s.image, f"{cloud}: Instance Type": s.instance_type,
+                    f"{cloud}: SSH User": s.ssh_user, f"{cloud}: Volumes": volumes or None})
+    return out
 
 
 def _names(tree: Tree, phase: Phase) -> list[str]:

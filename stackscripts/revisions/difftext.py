@@ -28,6 +28,10 @@ def render(diff: Diff) -> str:
         out += [f"  - {name} ({path})" for name, path in diff.removed]
         for script in diff.changed:
             out += _script(script)
+    if diff.template:
+        out.append("\ntemplate:")
+        out += [f"  + {f.field}: {_value(f.new)}" if f.old is None else f"  - {f.field} (was {_value(f.old)})"
+                if f.new is None else f"  ~ {f.field}: {_value(f.old)} -> {_value(f.new)}" for f in diff.template]
     if diff.files:
         out.append("\nfiles:")
         out += [f"  {_MARK[f.kind]} {f.path}{_file_detail(f)}" for f in diff.files]
@@ -91,6 +95,7 @@ def to_json(diff: Diff) -> dict[str, Any]:
             "changed": [_script_json(c) for c in diff.changed],
         },
         "files": [_file_json(f) for f in diff.files],
+        "template": [{"field": f.field, "old": f.old, "new": f.new} for f in diff.template],
     }
 
 

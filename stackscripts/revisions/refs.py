@@ -124,7 +124,8 @@ def from_right_st(name: str, revision: object, publisher: object, *, file: str |
                        hint="Write 'Revision: latest', 'Revision: head', a version or a sha256: digest.")
     text = str(revision).strip()
     version = "head" if text == "0" else text.lower() if text.lower() in SPECIAL else text
-    check_version(version, file=file, line=line, what="Revision")
+    if version:  # "": no Revision written, the library's ref from the project file
+        check_version(version, file=file, line=line, what="Revision")
     if not name.strip() or "/" in name:
         raise BadInput(f"Name {name!r} is not a script name", file=file, line=line,
                        hint="Write the script's RightScript Name, e.g. 'Name: Install Docker'.")
@@ -133,13 +134,24 @@ def from_right_st(name: str, revision: object, publisher: object, *, file: str |
 
 # Source URLs (the sources' registry maps schemes to sources; these only split text)
 
+def short_ref(resolved_ref: str) -> str:
+    """A source's id of a revision, shortened for people: a commit's 12 digits, `sha256:` and 12 of a digest's."""
+    return resolved_ref[:19] if resolved_ref.startswith("sha256:") else resolved_ref[:12]
+
+
 def scheme_of(url: str) -> str:
     head, sep, _ = url.partition("://")
     return head.lower() if sep else ""
 
 
 def split_ref(spec: str) -> tuple[str, str]:
-    """`URL@REF` -> (URL, REF); the ref is after the last '@' of the URL's path (pip's rule), "" when none."""
+    """`URL@REF` -> (URL, REF); the ref is after the last '@' of the URL's path (pip's rule), "" when none. An
+    `oci://` URL may also end in `:TAG`, as image references do (`oci://registry:5000/acme/base:1.4`)."""
+    if scheme_of(spec) == "oci" and "@" not in spec:
+        host, slash, path = spec[len("oci://"):].partition("/")
+        name, colon, tag = path.rpartition("/")[2].partition(":")
+        if slash and colon and name and tag:
+            return spec[: len(spec) - len(tag) - 1], tag
     start = spec.find("/", spec.index("://") + 3) if scheme_of(spec) else 0
     if start >= 0 and "@" in spec[start:]:
         url, _, ref = spec.rpartition("@")

@@ -7,6 +7,8 @@ A source is chosen by its URL's scheme (`open_source`) and named in the `sources
 |---|---|
 | `/srv/acme/base`, `./scripts`, `file:///srv/acme/base` | `folder` (mutable: its revision is computed each time) |
 | `git+file:///srv/git/base.git`, `git+ssh://git@host/base.git`, `git+https://host/base.git`, `git://host/base.git` | `git` |
+| `s3://bucket/prefix` | `s3` (a manifest object per version plus content-addressed blobs) |
+| `oci://registry:5000/acme/base` | `oci` (an OCI artifact per version, tagged with the version) |
 
 A URL may carry a ref after '@' in its path, as pip writes it: `git+https://host/acme/base.git@v1.4`.
 
@@ -26,12 +28,15 @@ and implement three methods; `fetch` (here, shared by all) does the verifying an
   canonical bytes; `fetch` checks that its digest is the one `resolve` gave).
 - `blobs(resolved, entries) -> Iterator[(Entry, bytes)]`: the bytes of exactly these entries (those the cache
   lacks: a fetch transfers only what changed). `fetch` hashes every one against its entry.
-- optionally `publish(folder, version, name=None) -> Published`: store the folder's files as an immutable
-  version; refuse (BadInput) a version that exists. The returned digest must be the folder's manifest digest.
+- optionally `publish(folder, version, name=None, signature=None) -> Published`: store the folder's files as an
+  immutable version; refuse (BadInput) a version that exists. The returned digest must be the folder's manifest
+  digest. `signature` (armoured `ssh-keygen -Y sign` text over the manifest's canonical bytes) is stored with it.
+- optionally `signature(resolved) -> str | None`: the signature published with that revision (None: unsigned).
 
-`fetch(ref, cache, expected=None)`: a digest other than `expected` (a lock's), a blob whose bytes do not hash
-to its entry, or a corrupt cache entry refuses the fetch, and the cache is left exactly as it was: blobs are
-staged, verified, and only then moved into place with the manifest and the read-only tree.
+`fetch(ref, cache, expected=None, trust=None)`: a digest other than `expected` (a lock's), a blob whose bytes do
+not hash to its entry, a corrupt cache entry, or (with `trust`, the namespace's allowed signers) a missing or bad
+signature refuses the fetch, and the cache is left exactly as it was: blobs are staged, verified, and only then
+moved into place with the manifest and the read-only tree.
 """
 
 from __future__ import annotations
@@ -39,19 +44,25 @@ from __future__ import annotations
 import abc
 import hashlib
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 from ..errors import BadInput
 from ..registry import Registry
 from ..revisions.manifest import Entry, Manifest
 from ..revisions.refs import scheme_of, split_ref
 from .cache import Cache
+from .signing import Trust, verify
 
-__all__ = ["Fetched", "Published", "Resolved", "Source", "check_url", "open_source", "register_scheme",
+__all__ = ["Fetched", "Published", "Resolved", "Source", "check_url", "in_parallel", "open_source", "register_scheme",
            "scheme_of", "sources", "split_ref"]
+
+T = TypeVar("T")
+R = TypeVar("R")
+FETCH_WORKERS = 8  # concurrent requests of a network source's blobs (S3, OCI): a fetch waits on round trips
 
 
 @dataclass(frozen=True)
@@ -69,6 +80,7 @@ class Fetched:
     tree: Path  # the read-only materialised tree in the cache
     transferred: int  # blobs this fetch brought into the cache
     transferred_bytes: int
+    signed: bool = False  # a key the namespace trusts signed the manifest (checked by this fetch)
 
 
 @dataclass(frozen=True)
@@ -98,15 +110,26 @@ class Source(abc.ABC):
     @abc.abstractmethod
     def blobs(self, resolved: Resolved, entries: Sequence[Entry]) -> Iterator[tuple[Entry, bytes]]: ...
 
-    def publish(self, folder: Path, version: str, name: str | None = None) -> Published:
+    def publish(self, folder: Path, version: str, name: str | None = None,
+                signature: str | None = None) -> Published:
         raise self.bad(f"a {self.name} source cannot be published to",
                        hint="Publish to a git URL (git+file://, git+ssh://...): a commit tagged vVERSION.")
+
+    def pinned_ref(self, resolved_ref: str, digest: str) -> str:
+        """The ref that fetches exactly this revision again (a lock's): its digest, where the source serves content by
+        digest; a source whose ids are its own (git's commits) overrides it."""
+        return digest
+
+    def signature(self, resolved: Resolved) -> str | None:
+        """The signature published with this revision, None when it has none."""
+        return None
 
     def bad(self, message: str, hint: str | None = None) -> BadInput:
         """Bad input naming this source."""
         return BadInput(f"{self.url}: {message}", hint=hint)
 
-    def fetch(self, ref: str, cache: Cache | None = None, expected: str | None = None) -> Fetched:
+    def fetch(self, ref: str, cache: Cache | None = None, expected: str | None = None,
+              trust: Trust | None = None) -> Fetched:
         cache = cache or self.cache
         resolved = self.resolve(ref)
         if expected is not None and resolved.digest != expected:
@@ -114,10 +137,11 @@ class Source(abc.ABC):
         manifest = cache.manifest(resolved.digest) or self.manifest(resolved)
         if manifest.digest != resolved.digest:
             raise self.mismatch(resolved, manifest.digest, what="its manifest hashes to")
+        signed = trust is not None and verify(manifest.canonical, self.signature(resolved), trust, source=self.url)
         missing = cache.missing(manifest)
         if not missing and cache.tree(manifest.digest):
             cache.check_tree(manifest)
-            return Fetched(resolved, manifest, cache.tree_path(manifest.digest), 0, 0)
+            return Fetched(resolved, manifest, cache.tree_path(manifest.digest), 0, 0, signed)
         with cache.staging() as stage:
             staged: dict[str, Path] = {}
             size = 0
@@ -139,7 +163,7 @@ class Source(abc.ABC):
                 raise self.bad(f"the source did not deliver {lacking[0]} ({len(lacking)} file(s) missing); "
                                "nothing was cached", hint="Fetch again.")
             tree = cache.commit(manifest, staged, stage)
-        return Fetched(resolved, manifest, tree, len(staged), size)
+        return Fetched(resolved, manifest, tree, len(staged), size, signed)
 
     def mismatch(self, resolved: Resolved, expected: str, what: str = "it is") -> BadInput:
         return self.bad(
@@ -149,12 +173,26 @@ class Source(abc.ABC):
                  "is expected, review it and run 'stackscripts templates lock TEMPLATE --update'.")
 
 
+def in_parallel(fn: Callable[[T], R], items: Sequence[T], workers: int = FETCH_WORKERS) -> Iterator[R]:
+    """fn over items on a few threads, the results in order; the first failure stops the rest (not yet started)."""
+    if len(items) <= 1:
+        yield from map(fn, items)
+        return
+    pool = ThreadPoolExecutor(max_workers=min(workers, len(items)), thread_name_prefix="stackscripts-fetch")
+    try:
+        yield from pool.map(fn, items)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 sources: Registry[Source] = Registry("source")
 sources.register("folder", "stackscripts.sources.folder:FolderSource")
 sources.register("git", "stackscripts.sources.git:GitSource")
+sources.register("s3", "stackscripts.sources.s3:S3Source")
+sources.register("oci", "stackscripts.sources.oci:OciSource")
 
 SCHEMES: dict[str, str] = {"": "folder", "file": "folder", "git": "git", "git+file": "git", "git+ssh": "git",
-                           "git+https": "git", "git+http": "git"}
+                           "git+https": "git", "git+http": "git", "s3": "s3", "oci": "oci"}
 
 
 def register_scheme(scheme: str, source: str) -> None:

@@ -9,6 +9,8 @@ Refs: `head` (or "": the default branch's tip), `latest` (the highest version ta
 (tag `v1.4`, else tag `1.4`), a tag, a branch, or a commit id. A ref resolves to a commit; the commit's files
 (regular files only; names starting with '.' left out, as everywhere) to a manifest and its digest.
 Publishing commits a folder's files on the default branch and tags the commit `vVERSION`, in one atomic push.
+A signature (`publish(..., signature=)`) goes in the same push as a blob under `refs/signatures/sha256-<hex>`,
+the revision digest's hex: outside every tree, so it never changes what it signs, and mirrored with the rest.
 """
 
 from __future__ import annotations
@@ -31,6 +33,10 @@ TIMEOUT = 300.0
 _VERSION_TAG = re.compile(r"v?(\d+(?:\.\d+)*)")
 _HEXREF = re.compile(r"[0-9a-f]{7,40}")
 _MODES = {"100644": 0o644, "100755": 0o755, "100664": 0o644}
+
+
+def signature_ref(digest: str) -> str:
+    return "refs/signatures/" + digest.replace(":", "-")
 
 
 def git_env() -> dict[str, str]:
@@ -190,7 +196,16 @@ class GitSource(Source):
         oids = self._oids[resolved.resolved_ref]
         yield from zip(entries, self._cat([oids[e.path] for e in entries]), strict=True)
 
-    def publish(self, folder: Path, version: str, name: str | None = None) -> Published:
+    def pinned_ref(self, resolved_ref: str, digest: str) -> str:
+        return resolved_ref  # the commit: a moved tag cannot change it
+
+    def signature(self, resolved: Resolved) -> str | None:
+        ref = signature_ref(resolved.digest)
+        done = self._run("cat-file", "blob", ref, cwd=self.repo())
+        return done.stdout.decode("utf-8", "replace") if done.returncode == 0 else None
+
+    def publish(self, folder: Path, version: str, name: str | None = None,
+                signature: str | None = None) -> Published:
         if not VERSION.fullmatch(version) or version in ("latest", "head"):
             raise self.bad(f"{version!r} is not a version to publish",
                            hint="Write a version such as 1.4 (tagged v1.4).")
@@ -218,8 +233,11 @@ class GitSource(Source):
             self._git(*who, "commit", "--quiet", "--allow-empty", "-m", message, cwd=work)
             self._git(*who, "tag", "-a", tag, "-m", message, cwd=work)
             branch = self._git("symbolic-ref", "--short", "HEAD", cwd=work).decode().strip()
-            self._git("push", "--quiet", "--atomic", "origin", f"HEAD:refs/heads/{branch}", f"refs/tags/{tag}",
-                      cwd=work, what="cannot publish (push)")
+            refs = [f"HEAD:refs/heads/{branch}", f"refs/tags/{tag}"]
+            if signature:
+                blob = self._git("hash-object", "-w", "--stdin", cwd=work, stdin=signature.encode()).decode().strip()
+                refs.append(f"+{blob}:{signature_ref(manifest.digest)}")
+            self._git("push", "--quiet", "--atomic", "origin", *refs, cwd=work, what="cannot publish (push)")
             commit = self._git("rev-parse", "HEAD", cwd=work).decode().strip()
         self._mirror = None
         published = self.resolve(tag)

@@ -16,6 +16,7 @@ from stackscripts.api.revisions import tree
 from stackscripts.model import Phase
 from stackscripts.revisions.diff import Diff, Placed, Tree, diff
 from stackscripts.revisions.difftext import render, to_json
+from stackscripts.templates import load_template
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "diff"
 
@@ -39,22 +40,30 @@ def test_library_diff_golden() -> None:
     assert result.added == (("Report Status", "status.sh"),) and result.removed == (("Old Cleanup", "old-cleanup.sh"),)
 
 
-def with_phases(side: Tree, phases: dict[Phase, list[str]]) -> Tree:
-    return Tree(side.manifest, side.scripts, {phase: tuple(paths) for phase, paths in phases.items()})
+def with_phases(side: Tree, phases: dict[Phase, list[str]], template: str) -> Tree:
+    return Tree(side.manifest, side.scripts, {phase: tuple(paths) for phase, paths in phases.items()},
+                load_template(GOLDEN / template))
 
 
 def test_template_diff_golden() -> None:
     old, new = sides()
     old = with_phases(old, {Phase.BOOT: ["install-docker.sh", "launch.sh", "old-cleanup.sh"],
-                            Phase.OPERATIONAL: ["launch.sh"], Phase.DECOMMISSION: ["old-cleanup.sh"]})
+                            Phase.OPERATIONAL: ["launch.sh"], Phase.DECOMMISSION: ["old-cleanup.sh"]},
+                      "template-old.yaml")
     new = with_phases(new, {Phase.BOOT: ["containers/launch.sh", "install-docker.sh", "status.sh"],
-                            Phase.OPERATIONAL: ["status.sh", "containers/launch.sh"], Phase.DECOMMISSION: []})
+                            Phase.OPERATIONAL: ["status.sh", "containers/launch.sh"], Phase.DECOMMISSION: []},
+                      "template-new.yaml")
     result = diff(old, new)
     golden("template.txt", render(result))
     golden("template.json", json.dumps(to_json(result), indent=2) + "\n")
     boot = result.phases[0]
     assert boot.phase is Phase.BOOT and boot.moved == (Placed("Launch Containers", 1, 2),)
     assert boot.added == (Placed("Report Status", 3),) and boot.removed == (Placed("Old Cleanup", 3),)
+    fields = {f.field: (f.old, f.new) for f in result.template}
+    assert fields["input DOCKER_PACKAGE"] == ("text:docker.io", "text:docker-ce")
+    assert fields["input MODE"] == ("text:dev", None) and fields["input REGISTRY_HOST"] == (None, "env:registry:PRIVATE_IP")
+    assert fields["image Debian 12, cloud ec2 us-east-1: Instance Type"] == ("m5.large", "m5.xlarge")
+    assert fields["image Ubuntu 24.04"] == (None, "#2") and "input REGISTRY_PASSWORD" not in fields
 
 
 def test_the_same_revision_has_no_changes(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from stackscripts.errors import BadInput
-from stackscripts.revisions.refs import LibraryRef, from_right_st, parse
+from stackscripts.revisions.refs import LibraryRef, from_right_st, parse, split_ref
 
 DIGEST = "sha256:" + "ab" * 32
 
@@ -67,3 +67,16 @@ def test_right_st_form(revision: object, version: str) -> None:
 def test_right_st_errors(name: str, revision: object, publisher: object, message: str) -> None:
     with pytest.raises(BadInput, match="^t.yaml:3: " + message.replace("(", r"\(")):
         from_right_st(name, revision, publisher, file="t.yaml", line=3)
+
+
+@pytest.mark.parametrize(("spec", "split"), [
+    ("git+https://host/acme/base.git@v1.4", ("git+https://host/acme/base.git", "v1.4")),
+    ("git+ssh://git@host/acme/base.git", ("git+ssh://git@host/acme/base.git", "")),
+    ("s3://bucket/acme/base@1.4", ("s3://bucket/acme/base", "1.4")),
+    ("oci://registry:5000/acme/base:1.4", ("oci://registry:5000/acme/base", "1.4")),  # an image reference's tag
+    ("oci://registry:5000/acme/base@1.4", ("oci://registry:5000/acme/base", "1.4")),
+    ("oci://registry:5000/acme/base", ("oci://registry:5000/acme/base", "")),  # the port is not a tag
+    ("./scripts@head", ("./scripts", "head")),
+])
+def test_source_urls_and_their_refs(spec: str, split: tuple[str, str]) -> None:
+    assert split_ref(spec) == split

@@ -1,5 +1,7 @@
-"""Real sources for the contract suite: a folder, a bare git repository as a git+file:// path, and the same kind
-of repository served by a real `git daemon` on a free loopback port (pushes allowed, as a team's server)."""
+"""Real sources for the contract suite: a folder, a bare git repository as a git+file:// path, the same kind
+of repository served by a real `git daemon` on a free loopback port (pushes allowed, as a team's server), a
+bucket on a moto S3 server (tests/sources/s3_parts.py) and Debian's docker-registry on loopback
+(tests/sources/oci_parts.py)."""
 
 from __future__ import annotations
 
@@ -16,10 +18,12 @@ import pytest
 from stackscripts.revisions.manifest import scan
 from stackscripts.sources.base import Source, open_source
 from stackscripts.sources.cache import Cache
+from tests.sources.oci_parts import oci_library_url, oci_registry, repoint_oci  # noqa: F401 (fixtures)
+from tests.sources.s3_parts import repoint_s3, s3_library_url  # noqa: F401 (fixtures)
 from tests.support.parts import require, require_binary
 from tests.support.rightscripts import write_rightscript
 
-KINDS = ("folder", "git-file", "git-daemon")
+KINDS = ("folder", "git-file", "git-daemon", "s3", "oci")
 
 
 @dataclass
@@ -107,6 +111,27 @@ class Library:
     def ref(self, version: str) -> str:
         return "head" if self.kind == "folder" else version
 
+    def repoint(self, version: str, other: str) -> None:
+        """Make published `version` serve `other`'s content (a moved tag, a replaced artifact: tampering)."""
+        if self.kind.startswith("git"):
+            retag(self, f"v{version}", self.source().resolve(other).resolved_ref)
+        elif self.kind == "s3":
+            repoint_s3(self.url, version, other)
+        elif self.kind == "oci":
+            repoint_oci(self.url, version, other)
+        else:
+            raise AssertionError(f"a {self.kind} library has no versions")
+
+
+def retag(library: Library, tag: str, commit: str) -> None:
+    """Force-move a tag in the served repository (what a compromised or careless publisher could do)."""
+    from stackscripts.sources.git import remote_of
+
+    work = library.folder.parent / "retag"
+    subprocess.run(["git", "clone", "--quiet", remote_of(library.url, Path.cwd()), str(work)], check=True)
+    subprocess.run(["git", "-C", str(work), "tag", "--force", tag, commit], check=True, capture_output=True)
+    subprocess.run(["git", "-C", str(work), "push", "--quiet", "--force", "origin", f"refs/tags/{tag}"], check=True)
+
 
 @pytest.fixture(params=KINDS)
 def library(request: pytest.FixtureRequest, tmp_path: Path) -> Library:
@@ -117,6 +142,10 @@ def library(request: pytest.FixtureRequest, tmp_path: Path) -> Library:
         return Library(kind, str(folder), folder, cache)
     if kind == "git-file":
         return Library(kind, f"git+file://{init_bare(tmp_path / 'acme-base.git')}", folder, cache)
+    if kind == "s3":
+        return Library(kind, request.getfixturevalue("s3_library_url"), folder, cache)
+    if kind == "oci":
+        return Library(kind, request.getfixturevalue("oci_library_url"), folder, cache)
     daemon: GitDaemon = request.getfixturevalue("git_daemon")
     name = f"{tmp_path.name}.git"
     init_bare(daemon.root / name)

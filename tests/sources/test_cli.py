@@ -157,3 +157,40 @@ def test_a_moved_version_tag_is_refused_and_the_locked_commit_still_used(world: 
         f"app.lock.yaml:{error['line']}: {url}: digest mismatch for version 1.0 of acme/base: the lock pins "
         f"{first['digest']}")
     assert (colleague.folder / "app.lock.yaml").read_text() == before
+
+
+def test_a_namespace_that_requires_signatures(world: tuple[Team, Team, str]) -> None:
+    """The publisher signs with --sign-key; the consumer's project file trusts its key for namespace acme, so a
+    signed version fetches and an unsigned one is refused (exit 2, one paragraph naming the source)."""
+    from tests.sources.test_signing import keypair
+
+    publisher, consumer, url = world
+    key, public = keypair(publisher.folder, "acme-release")
+    signed = publisher.json("libraries", "publish", "lib", "--as", "acme/base", "--version", "1.0", "--to", url,
+                            "--sign-key", str(key))["data"]
+    assert signed["signed"] is True
+    (publisher.folder / "lib" / "README.md").write_text("an unsigned change\n")
+    publisher.json("libraries", "publish", "lib", "--as", "acme/base", "--version", "1.1", "--to", url)
+    (consumer.folder / "keys").mkdir()
+    (consumer.folder / "keys" / "acme.allowed").write_text(f"acme {public}\n")
+    (consumer.folder / "stackscripts.yaml").write_text(
+        f"libraries:\n  acme/base: {url}@1.0\ntrust:\n  acme:\n    allowed signers: keys/acme.allowed\n")
+    fetched = consumer.json("libraries", "fetch")["data"][0]
+    assert (fetched["digest"], fetched["signed"]) == (signed["digest"], True)
+    assert "signature verified" in consumer.text("libraries", "show", "acme/base")
+
+    (consumer.folder / "stackscripts.yaml").write_text(
+        f"libraries:\n  acme/base: {url}@1.1\ntrust:\n  acme:\n    allowed signers: keys/acme.allowed\n")
+    refused = consumer.json("libraries", "fetch", code=2)
+    assert refused["error"]["message"].startswith(f"{url}: the library is not signed, and namespace 'acme' requires")
+    done = run_cli("libraries", "fetch", env=consumer.env, cwd=consumer.folder)
+    assert done.returncode == 2 and "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_bad_trust_rule_names_the_line(world: tuple[Team, Team, str]) -> None:
+    _, consumer, url = world
+    (consumer.folder / "stackscripts.yaml").write_text(
+        f"libraries:\n  acme/base: {url}\ntrust:\n  acme:\n    allowed signers: keys/acme.allowed\n    required: yes please\n")
+    refused = consumer.json("libraries", "list", code=2)["error"]
+    assert refused["file"].endswith("stackscripts.yaml") and refused["line"] == 6
+    assert "'required' must be true or false" in refused["message"]

@@ -88,3 +88,43 @@ def test_without_a_project_file_a_reference_is_refused(tmp_path: Path, monkeypat
     path = template(tmp_path, "acme/base/x@1")
     with pytest.raises(BadInput, match=r"library acme/base is not in a project file \(none found"):
         api.validate_template(path)
+
+
+def publisher_template(folder: Path, revision: str = "head") -> Path:
+    path = folder / "rs.yaml"
+    path.write_text("Name: T\nRightScripts:\n  Boot:\n  - Name: Say Hello\n"
+                    f"    Revision: {revision}\n    Publisher: acme\n")
+    return path
+
+
+def test_right_st_publisher_resolves_through_the_namespace(project: Path) -> None:
+    """{Name, Revision, Publisher}: the one library of namespace acme that has the script; locked like any
+    reference, and run from the cached tree."""
+    path = publisher_template(project)
+    locked = api.revisions.lock_template(path)
+    entry = locked.lock.entries[0]
+    assert (entry.reference, entry.library, entry.requested) == ("acme/*/Say Hello@head", "acme/base", "head")
+    step = api.plan(path).steps[0]
+    assert step.script.library == "acme/base" and str(step.script.path).startswith(str(project / "cache"))
+
+
+def test_two_libraries_offering_a_script_is_an_error_naming_both(project: Path) -> None:
+    write_library(project / "forked")
+    api.libraries.add_library("acme/fork", "./forked")
+    path = publisher_template(project, "0")  # right_st's 0 is head
+    with pytest.raises(BadInput) as caught:
+        api.revisions.lock_template(path)
+    message = str(caught.value)
+    assert "acme/base (./shared) and acme/fork (./forked) both offer script 'Say Hello'" in message
+    assert (caught.value.file, caught.value.line, caught.value.exit_code) == (str(path), 4, 2)
+    assert not (project / "rs.lock.yaml").exists()
+
+
+def test_a_publisher_with_no_library_is_named(project: Path) -> None:
+    path = project / "rs.yaml"
+    path.write_text("Name: T\nRightScripts:\n  Boot:\n  - {Name: Say Hello, Revision: latest, Publisher: globex}\n")
+    with pytest.raises(BadInput, match="no library of namespace 'globex' \\(Publisher\\)"):
+        api.validate_template(path)
+    path.write_text("Name: T\nRightScripts:\n  Boot:\n  - {Name: Nothing Here, Revision: head, Publisher: acme}\n")
+    with pytest.raises(BadInput, match="no library of namespace 'acme' has script 'Nothing Here'"):
+        api.validate_template(path)
