@@ -14,6 +14,14 @@ from .providers.base import Provider, providers
 FIELDS = ("PROVIDER", "DRIVER", "KEY", "SECRET", "REGION", "ENDPOINT")
 
 
+def default_cloud() -> str:
+    """The cloud a launch uses when none is named: the project file's `cloud`, else `local`."""
+    from .project import current
+
+    found = current()
+    return found.cloud if found is not None and found.cloud else "local"
+
+
 def clouds_file() -> Path:
     if os.environ.get("STACKSCRIPTS_CLOUDS"):
         return Path(os.environ["STACKSCRIPTS_CLOUDS"])

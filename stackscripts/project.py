@@ -98,6 +98,12 @@ def find(start: Path | str | None = None) -> Path | None:
     return None
 
 
+def current() -> Project | None:
+    """The project file found from the working folder, loaded; None when there is none."""
+    path = find()
+    return load(path) if path is not None else None
+
+
 def load(path: Path | str) -> Project:
     return loads(files.read_text(path, "project file", hint=f"Name a {FILE_NAME} file."), Path(path))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..clouds import load_clouds, provider_for
+from ..clouds import default_cloud, load_clouds, provider_for
 from ..deployments import DeploymentServer, load_deployment
 from ..errors import BadInput
 from ..model import Phase, RunResult
@@ -15,10 +15,11 @@ from .inputs import Inputs, input_layers
 from .launcher import Launcher
 
 
-def deploy(launcher: Launcher, path: str | Path, inputs: Inputs = (), cloud: str = "local",
+def deploy(launcher: Launcher, path: str | Path, inputs: Inputs = (), cloud: str | None = None,
            parallel: int = 10, destroy_on_failure: bool = False) -> FleetResult:
     """Validate every server first; then launch wave by wave, stopping after a wave with a failure."""
     check_parallel(parallel)
+    cloud = cloud or default_cloud()
     deployment = load_deployment(path)
     extra = input_layers(inputs, strict=False)
     declared: set[str] = set()

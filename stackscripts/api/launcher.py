@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Literal, NotRequired, TypedDict
 
-from ..clouds import provider_for
+from ..clouds import default_cloud, provider_for
 from ..errors import BadInput, CloudError, ConnectionFailed, NotFound, RunFailed
 from ..inputs.resolve import Layer
 from ..model import CloudSettings, Phase, RunResult, ServerState, Template
@@ -86,7 +86,7 @@ class Launcher:
         self.c = controller
         self.progress = progress or (lambda message: None)
 
-    def launch(self, template: str | Path, name: str, cloud: str = "local", image: str | None = None,
+    def launch(self, template: str | Path, name: str, cloud: str | None = None, image: str | None = None,
                inputs: Inputs = (), layers: Sequence[Layer] = (), deployment: str | None = None,
                destroy_on_failure: bool = False, key_name: str | None = None) -> RunResult:
         """Create the instance, record it before and after each cloud call, wait for SSH, boot.
@@ -94,6 +94,7 @@ class Launcher:
         The launch token (recorded in the server's `extra` and set on the instance before the create call) is
         what any clean-up destroys by: never the server name, which another store may use for its own instance.
         Once a first Ctrl-C (or SIGTERM) has started the clean-up, later ones cannot cut it short."""
+        cloud = cloud or default_cloud()  # the project file's cloud, else local
         loaded = load_template(template)
         pin_template(self.c.catalog, loaded)  # library references at the lock file's digests
         resolved = resolve_template(loaded, self.c.catalog)

@@ -17,7 +17,7 @@ from .output import console, emit, table
 @click.option("--destroy-on-failure", is_flag=True, help="Destroy instances whose boot fails.")
 @click.option("--report", "show_report", is_flag=True, help="Print the boot-time table of every server at the end.")
 @run_options
-def command(ctx: click.Context, deployment: str, cloud: str, parallel: int, destroy_on_failure: bool,
+def command(ctx: click.Context, deployment: str, cloud: str | None, parallel: int, destroy_on_failure: bool,
             show_report: bool, inputs: tuple[str, ...], libraries: tuple[str, ...], db: str | None, quiet: bool,
             as_json: bool) -> None:
     """Launch and boot every server of DEPLOYMENT; independent servers launch in parallel."""

@@ -8,8 +8,9 @@ import click
 
 from .common import controller, run_command, run_options
 
-cloud_option = click.option("--cloud", default="local", show_default=True,
-                            help="A configured cloud (local, ec2, gce, azure_arm, openstack, ...).")
+cloud_option = click.option("--cloud", default=None,
+                            help="A configured cloud (local, ec2, gce, azure_arm, openstack, ...); default: the "
+                                 "project file's cloud (stackscripts.yaml), else local.")
 
 
 def progress_printer(as_json: bool, quiet: bool) -> Callable[[str], None] | None:
@@ -25,7 +26,7 @@ def progress_printer(as_json: bool, quiet: bool) -> Callable[[str], None] | None
 @click.option("--image", help="A MultiCloud image name of the template (default: the first).")
 @click.option("--destroy-on-failure", is_flag=True, help="Destroy the instance if a boot step fails.")
 @run_options
-def command(ctx: click.Context, template: str, name: str, cloud: str, image: str | None, destroy_on_failure: bool,
+def command(ctx: click.Context, template: str, name: str, cloud: str | None, image: str | None, destroy_on_failure: bool,
             inputs: tuple[str, ...], libraries: tuple[str, ...], db: str | None, quiet: bool, as_json: bool) -> None:
     """Launch a server from TEMPLATE and run its boot sequence (the instance is destroyed on any launch failure)."""
     from ..api.launcher import Launcher
