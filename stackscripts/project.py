@@ -119,11 +119,8 @@ def loads(text: str, path: Path) -> Project:
     for key in data:
         if key not in TOP_KEYS:
             raise _bad(f"unknown key {key!r}", file, data, key, "Allowed keys: " + ", ".join(TOP_KEYS) + ".")
-    raw = data.get("libraries")
-    if raw is not None and not isinstance(raw, dict):
-        raise _bad("'libraries' must map library names (NAMESPACE/LIBRARY) to their sources", file, data, "libraries",
+    raw = _mapping(data, "libraries", file, "library names (NAMESPACE/LIBRARY) to their sources",
                    "Write 'libraries:' then '  acme/base: {source: git+https://...}'.")
-    raw = raw or {}
     libraries = tuple(_library(name, value, file, raw) for name, value in raw.items())
     backends = data.get("credential backends")
     if backends is not None:
@@ -131,11 +128,8 @@ def loads(text: str, path: Path) -> Project:
             raise _bad("'credential backends' must be a list of backend names", file, data, "credential backends",
                        "Write 'credential backends: [env, file]' (also ssm, secretsmanager).")
         backends = tuple(backends)
-    trust = data.get("trust")
-    if trust is not None and not isinstance(trust, dict):
-        raise _bad("'trust' must map namespaces to their allowed signers", file, data, "trust",
-                   "Write 'trust:' then '  acme: {allowed signers: keys/acme.allowed}'.")
-    trust = trust or {}
+    trust = _mapping(data, "trust", file, "namespaces to their allowed signers",
+                     "Write 'trust:' then '  acme: {allowed signers: keys/acme.allowed}'.")
     rules = tuple(_trust(ns, value, path, trust) for ns, value in trust.items())
     return Project(path, libraries, _text(data, "store", file), _text(data, "cloud", file), backends, rules)
 
@@ -162,6 +156,13 @@ def _trust(namespace: Any, value: Any, path: Path, parent: dict[str, Any]) -> Tr
                    "required", "Write 'required: true' (the default) or 'required: false'.")
     allowed = Path(signers.strip()).expanduser()
     return TrustSpec(namespace, allowed if allowed.is_absolute() else path.parent / allowed, required, line)
+
+
+def _mapping(data: dict[str, Any], key: str, file: str, what: str, hint: str) -> dict[str, Any]:
+    value = data.get(key)
+    if value is not None and not isinstance(value, dict):
+        raise _bad(f"'{key}' must map {what}", file, data, key, hint)
+    return value or {}
 
 
 def _text(data: dict[str, Any], key: str, file: str) -> str | None:

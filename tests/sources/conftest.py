@@ -21,6 +21,7 @@ from stackscripts.sources.cache import Cache
 from tests.sources.oci_parts import oci_library_url, oci_registry, repoint_oci  # noqa: F401 (fixtures)
 from tests.sources.s3_parts import repoint_s3, s3_library_url  # noqa: F401 (fixtures)
 from tests.support.parts import require, require_binary
+from tests.support.procs import stop
 from tests.support.rightscripts import write_rightscript
 
 KINDS = ("folder", "git-file", "git-daemon", "s3", "oci")
@@ -70,8 +71,7 @@ def git_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GitDaemon]:
     try:
         yield daemon
     finally:
-        daemon.process.terminate()
-        daemon.process.wait(timeout=10)
+        stop(daemon.process)
 
 
 def init_bare(path: Path) -> Path:

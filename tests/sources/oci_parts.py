@@ -19,6 +19,7 @@ import pytest
 from stackscripts.sources.oci import ACCEPT, OCI_MANIFEST
 from tests.support.net import free_port
 from tests.support.parts import require_binary
+from tests.support.procs import stop
 
 
 @dataclass
@@ -47,12 +48,7 @@ class Registry:
         return {"sha256:" + p.parent.name for p in folder.glob("*/link")}
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop(self.process)
 
 
 def start_registry(folder: Path, htpasswd: Path | None = None) -> Registry:

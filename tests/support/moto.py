@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .net import free_port, wait_for_port
 from .parts import require
+from .procs import stop
 
 
 @dataclass(frozen=True)
@@ -36,12 +37,7 @@ class MotoServer:
         }
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
+        stop(self.process)
         self.log.unlink(missing_ok=True)
 
 

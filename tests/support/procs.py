@@ -6,8 +6,19 @@ Reads /proc directly; tests never shell out to pgrep.
 from __future__ import annotations
 
 import os
+import subprocess
 
 from .waits import wait_until
+
+
+def stop(process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    """Terminate a server the tests started; kill it when it does not stop within timeout."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=timeout)
 
 
 def cmdline(pid: int) -> str:
