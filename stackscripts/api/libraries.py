@@ -117,7 +117,7 @@ def add_library(name: str, source: str, *, start: str | Path | None = None, cach
     existing = find(start)
     folder = existing.parent if existing else Path(start or Path.cwd())
     spec = LibrarySpec(name, url, ref)
-    trust = trust_of(load(existing), name) if existing else None
+    trust = trust_of(load(existing), name) if existing is not None and existing.is_file() else None
     fetched = open_source(url, base=folder, cache=cache).fetch(ref or "head", trust=trust)
     written = write(existing, spec, folder)
     return _status(written.library(name) or spec, fetched)
