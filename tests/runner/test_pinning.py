@@ -226,3 +226,25 @@ def test_a_server_booted_before_revisions_runs_its_template_file_until_it_is_upg
     upgrade_server(bench.controller, web, kept.digest, "pin it")
     rewrite(template, says("B"), says("C"))
     assert bench.controller.run(web, "Say Version").steps[0].stdout == f"version B on {web}\n"
+
+
+def test_a_server_keeps_running_its_revision_after_the_library_changes(bench: Bench, tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Operational scripts from a shared library (a folder source, so @head moves with every edit): the booted
+    revision holds the library's bytes, so an edit upstream changes nothing the server runs."""
+    from stackscripts import api
+    from tests.support.rightscripts import write_rightscript
+
+    project = tmp_path / "project"
+    write_rightscript(project / "shared", "Say Version", 'echo "library A"\n')
+    monkeypatch.chdir(project)
+    monkeypatch.delenv("STACKSCRIPTS_PROJECT", raising=False)
+    api.libraries.add_library("acme/base", "./shared")
+    template = project / "app.yaml"
+    template.write_text("Name: App\nRightScripts:\n  Boot: []\n  Operational:\n  - acme/base/Say Version@head\n")
+    (web,) = bench.add(1)
+    bench.controller.boot(web, template)
+    script = project / "shared" / "say-version.sh"
+    script.write_text(script.read_text().replace("library A", "library B"))
+    assert bench.controller.run(web, "Say Version").steps[0].stdout == "library A\n"
+    assert template_drift(bench.controller, web).state == "drifted"
