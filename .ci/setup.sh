@@ -4,9 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# postgresql: Debian 12's PostgreSQL 15, the team store's tests (.ci/postgres.sh starts it)
 # git: the git source and its tests (`git daemon` is in Debian's git package, /usr/lib/git-core/git-daemon)
 PACKAGES=(docker.io openssh-server btrfs-progs debootstrap docker-registry apache2-utils shellcheck
-          chromium iproute2 iptables procps git make skopeo busybox-static util-linux awscli)
+          chromium iproute2 iptables procps git make skopeo busybox-static util-linux awscli postgresql)
 # Debian's own python3 needs python3-venv for `python3 -m venv` (a pyenv or other python has it).
 if ! command -v python3 >/dev/null 2>&1; then
   PACKAGES+=(python3 python3-venv)
@@ -37,6 +38,9 @@ if ! .venv/bin/python -c 'import stackscripts, pytest, moto' 2>/dev/null \
   .venv/bin/python -m pip install -q -e '.[test]'
   touch .venv/.installed
 fi
+
+# PostgreSQL 15 (the team store's tests): Debian's cluster 15/main started as the postgres user, and a test role
+sh .ci/postgres.sh
 
 # dockerd (no systemd here) and the local cloud's base image (built once, about a minute)
 PYTHON="$PWD/.venv/bin/python" bash .ci/dockerd.sh --with-image

@@ -1,7 +1,8 @@
 """The project file, `stackscripts.yaml`: found by walking up from the working folder, as git finds `.git`.
 
-A team commits it once; it names the project's libraries with their sources, and (read by later work) the
-store, the default cloud and the credential backends. Validated strictly: an unknown key or a bad value is
+A team commits it once; it names the project's libraries with their sources, who may sign them (`trust`), and
+the defaults of every command: the store (after --db and $STACKSCRIPTS_DB), the cloud (after --cloud) and the
+credential backends (after $STACKSCRIPTS_CRED_BACKENDS). Validated strictly: an unknown key or a bad value is
 BadInput naming the file and line (`api.libraries.project` also checks each source's URL scheme against the
 sources' registry, which this layer does not import).
 
@@ -102,6 +103,23 @@ def current() -> Project | None:
     """The project file found from the working folder, loaded; None when there is none."""
     path = find()
     return load(path) if path is not None else None
+
+
+def default_store() -> str | None:
+    """The project file's `store` (a relative path against the file's folder; a DSN as written), None without one."""
+    found = current()
+    if found is None or not found.store:
+        return None
+    if "://" in found.store:
+        return found.store
+    path = Path(found.store).expanduser()
+    return str(path if path.is_absolute() else found.folder / path)
+
+
+def default_credential_backends() -> tuple[str, ...] | None:
+    """The project file's `credential backends`, None without them."""
+    found = current()
+    return found.credential_backends if found is not None else None
 
 
 def load(path: Path | str) -> Project:

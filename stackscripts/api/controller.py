@@ -55,9 +55,9 @@ class Controller:
                  credentials: Credentials | None = None, transport: str = "ssh",
                  subscribers: Sequence[Subscriber] = (), store: Store | None = None) -> None:
         if store is None:
-            from ..store.sqlite import SQLiteStore  # the `sqlite` entry of `stores`, typed
+            from ..store import open_store  # a postgresql:// DSN or a SQLite file (None: $STACKSCRIPTS_DB, default)
 
-            store = SQLiteStore(db)
+            store = open_store(db)
         self.store: Store = store
         self.catalog = Catalog.from_specs(list(libraries or []))
         self.creds = credentials or Credentials()

@@ -10,16 +10,19 @@ import click
 from ..model import RunResult
 from .output import console
 
-db_option = click.option("--db", envvar="STACKSCRIPTS_DB", metavar="FILE",
-                         help="Audit store (default $STACKSCRIPTS_DB, else ~/.local/state/stackscripts/audit.db).")
+db_option = click.option("--db", envvar="STACKSCRIPTS_DB", metavar="FILE|DSN",
+                         help="Audit store: a SQLite file or postgresql://USER@HOST:PORT/DATABASE (password from "
+                              "~/.pgpass); default $STACKSCRIPTS_DB, else ~/.local/state/stackscripts/audit.db.")
 quiet_option = click.option("--quiet", "-q", is_flag=True, help="Only the final summary.")
+library_option = click.option("--library", "-L", "libraries", multiple=True, metavar="DIR|NAME=DIR",
+                              help="A script library folder (repeatable). Default: $STACKSCRIPTS_LIBRARY, then ./scripts.")
+input_option = click.option("-i", "--input", "inputs", multiple=True, metavar="NAME=VALUE",
+                            help="Override an input (highest precedence), e.g. -i DOCKER_PACKAGE=text:docker.io.")
 
 
 def run_options(fn: Callable) -> Callable:
     """The options of every command that runs scripts: -i, --library, --db, --quiet, --json."""
     from .output import json_option
-    from .scripts import library_option
-    from .templates import input_option
 
     for option in (json_option, quiet_option, db_option, library_option, input_option):
         fn = option(fn)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import click
 
-from .common import controller, db_option, quiet_option, run_command
+from .common import controller, db_option, library_option, quiet_option, run_command
 from .output import json_option
-from .scripts import library_option
 
 
 @click.command("decommission")

@@ -30,6 +30,7 @@ COMMANDS = {
     "terminate": ("stackscripts.cli.terminate", "Decommission, then destroy a server's instance."),
     "clouds": ("stackscripts.cli.clouds", "Configured clouds: list, check."),
     "report": ("stackscripts.cli.report", "Boot-time table of runs, side by side, or as HTML."),
+    "store": ("stackscripts.cli.store", "The audit store (SQLite file or PostgreSQL): status, init, migrate."),
 }
 
 

@@ -7,9 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .common import controller, db_option
+from .common import controller, db_option, library_option
 from .output import console, emit, json_option, table
-from .scripts import library_option
 
 if TYPE_CHECKING:
     from ..store.base import RevisionRecord

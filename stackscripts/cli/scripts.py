@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import click
 
+from .common import library_option
 from .output import console, emit, json_option, table
-
-library_option = click.option("--library", "-L", "libraries", multiple=True, metavar="DIR|NAME=DIR",
-                              help="A script library folder (repeatable). Default: $STACKSCRIPTS_LIBRARY, then ./scripts.")
 
 
 @click.group("scripts")

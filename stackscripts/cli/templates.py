@@ -7,16 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .common import db_option
+from .common import db_option, input_option, library_option
 from .output import console, emit, json_option, table
-from .scripts import library_option
 
 if TYPE_CHECKING:
     from ..render.cloudinit import UserData
-
-input_option = click.option("-i", "--input", "inputs", multiple=True, metavar="NAME=VALUE",
-                            help="Override an input (highest precedence), e.g. -i DOCKER_PACKAGE=text:docker.io.")
-
 
 @click.group("templates")
 def command() -> None:

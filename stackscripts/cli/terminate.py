@@ -6,10 +6,9 @@ from typing import Any
 
 import click
 
-from .common import controller, db_option, quiet_option, run_data
+from .common import controller, db_option, library_option, quiet_option, run_data
 from .launch import progress_printer
 from .output import emit, json_option
-from .scripts import library_option
 
 
 @click.command("terminate")

@@ -142,7 +142,11 @@ class Credentials:
 
     def __init__(self, backends: list[CredentialBackend] | None = None) -> None:
         if backends is None:
-            names = os.environ.get("STACKSCRIPTS_CRED_BACKENDS", "env,file").split(",")
+            from ..project import default_credential_backends
+
+            configured = os.environ.get("STACKSCRIPTS_CRED_BACKENDS")
+            names = configured.split(",") if configured is not None else \
+                list(default_credential_backends() or ("env", "file"))
             backends = [credential_backends.get(n.strip())() for n in names if n.strip()]
         self.backends = backends
 

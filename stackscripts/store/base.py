@@ -1,4 +1,4 @@
-"""The store interface every backend implements (SQLite now, PostgreSQL later)."""
+"""The store interface every backend implements (SQLite embedded, PostgreSQL for a team: store/sql_store.py)."""
 
 from __future__ import annotations
 
@@ -208,3 +208,4 @@ class Store(abc.ABC):
 
 stores: Registry[Store] = Registry("store")
 stores.register("sqlite", "stackscripts.store.sqlite:SQLiteStore")
+stores.register("postgresql", "stackscripts.store.postgres:PostgresStore")

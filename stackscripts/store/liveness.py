@@ -1,16 +1,24 @@
-"""Who controls a run, whether it is still alive, the per-server lock, and interrupted runs."""
+"""Who controls a run, whether it is still alive, the per-server lock, and interrupted runs.
+
+Backend-neutral: statements run through the store's `Tx` (store/sql.py), rows are mappings. A controller is
+judged only on its own host (pid, process start time, boot id); a run of another host holds its server until it ends.
+"""
 
 from __future__ import annotations
 
 import os
 import socket
-import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ..errors import Conflict
 from ..model import RunState
 from .rows import format_time
+
+if TYPE_CHECKING:
+    from .rows import Tx
 
 RUNNING = RunState.RUNNING.value
 
@@ -86,39 +94,40 @@ def is_alive(controller: Controller, *, host: str | None = None) -> bool | None:
     return controller.start is None or process_start(controller.pid) == controller.start
 
 
-def controller_of(row: sqlite3.Row) -> Controller:
+def controller_of(row: Mapping[str, Any]) -> Controller:
     return Controller(row["controller_host"], row["controller_pid"], row["controller_start"],
                       row["controller_boot"])
 
 
-def interrupt(conn: sqlite3.Connection, run_id: str, now: float) -> None:
+def interrupt(tx: Tx, run_id: str, now: float) -> None:
     """Mark a running run interrupted, close its open steps and release its lock."""
-    conn.execute("UPDATE runs SET state = ?, ended = ? WHERE id = ? AND state = ?",
-                 (RunState.INTERRUPTED.value, now, run_id, RUNNING))
-    conn.execute("UPDATE steps SET error = COALESCE(error, 'interrupted'), ended = ? "
-                 "WHERE run_id = ? AND ended IS NULL", (now, run_id))
-    conn.execute("DELETE FROM locks WHERE run_id = ?", (run_id,))
+    key = {"run_id": run_id, "now": now}
+    tx.run("UPDATE runs SET state = :state, ended = :now WHERE id = :run_id AND state = :running",
+           {**key, "state": RunState.INTERRUPTED.value, "running": RUNNING})
+    tx.run("UPDATE steps SET error = COALESCE(error, 'interrupted'), ended = :now "
+           "WHERE run_id = :run_id AND ended IS NULL", key)
+    tx.run("DELETE FROM locks WHERE run_id = :run_id", key)
 
 
-def check_lock(conn: sqlite3.Connection, server: str, now: float, host: str) -> None:
-    """Raise Conflict if a live run holds the server; release a dead or stale holder."""
-    holder = conn.execute(
-        "SELECT runs.* FROM locks JOIN runs ON runs.id = locks.run_id WHERE locks.server = ?",
-        (server,)).fetchone()
+def check_lock(tx: Tx, server: str, now: float, host: str) -> None:
+    """Raise Conflict if a live run holds the server; release a dead or stale holder. The caller holds the server's
+    row (SELECT ... FOR UPDATE on PostgreSQL; SQLite's write transaction holds the whole file)."""
+    holder = tx.one("SELECT runs.* FROM locks JOIN runs ON runs.id = locks.run_id WHERE locks.server = :server",
+                    {"server": server})
     if holder is None or holder["state"] != RUNNING:
-        conn.execute("DELETE FROM locks WHERE server = ?", (server,))
+        tx.run("DELETE FROM locks WHERE server = :server", {"server": server})
         return
     controller = controller_of(holder)
     if is_alive(controller, host=host) is False:
-        interrupt(conn, holder["id"], now)
+        interrupt(tx, holder["id"], now)
         return
     raise Conflict(
         f"{server} is busy: run {holder['id']} ({holder['phase']}) started at "
         f"{format_time(holder['started'])} by {controller.describe()} is still running")
 
 
-def dead_runs(conn: sqlite3.Connection, host: str) -> list[str]:
+def dead_runs(tx: Tx, host: str) -> list[str]:
     """Ids of running runs started on this host by processes that are gone."""
-    running = conn.execute("SELECT * FROM runs WHERE state = ? AND controller_host = ? "
-                           "ORDER BY id", (RUNNING, host)).fetchall()
+    running = tx.all("SELECT * FROM runs WHERE state = :running AND controller_host = :host ORDER BY id",
+                     {"running": RUNNING, "host": host})
     return [row["id"] for row in running if is_alive(controller_of(row), host=host) is False]

@@ -2,29 +2,34 @@
 
 from __future__ import annotations
 
-import sqlite3
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import BadInput, NotFound
 from . import rows
 from .base import RunRecord, StepRecord
+from .rows import Row
+
+if TYPE_CHECKING:
+    from .rows import Tx
 
 SHOWN = 5  # candidates named when a run id is ambiguous
+# Whether `id` contains :part, exactly and case-sensitively, like the ids (LIKE would ignore case on SQLite and treat
+# % and _ as wildcards).
+_CONTAINS = {"sqlite": "instr(id, :part) > 0", "postgresql": "strpos(id, :part) > 0"}
 
 
-def resolve_run(conn: sqlite3.Connection, run_id: str) -> sqlite3.Row:
+def resolve_run(tx: Tx, run_id: str) -> Row:
     """The run with this id, else the only run whose id contains it: a prefix ("r-" may be left out), the
     random tail ("a2a2"), the time ("010443"), any unique part. Ambiguous: BadInput naming the candidates."""
     part = run_id.strip()
     if not part:
         raise BadInput("empty run id", hint="Give a run id, or any unique part of one ('stackscripts runs list').")
-    exact: sqlite3.Row | None = conn.execute(  # the primary key: no scan for a whole id
-        "SELECT * FROM runs WHERE id IN (?, ?)", (part, f"r-{part}")).fetchone()
+    exact = tx.one("SELECT * FROM runs WHERE id IN (:part, :prefixed)",  # the primary key: no scan for a whole id
+                   {"part": part, "prefixed": f"r-{part}"})
     if exact is not None:
         return exact
-    # instr() is exact and case-sensitive, like the ids (LIKE would ignore case and treat % and _ as wildcards).
-    found: list[sqlite3.Row] = conn.execute(
-        "SELECT * FROM runs WHERE instr(id, ?) > 0 ORDER BY id DESC LIMIT ?", (part, SHOWN + 1)).fetchall()
+    found = tx.all(f"SELECT * FROM runs WHERE {_CONTAINS[tx.dialect]} ORDER BY id DESC LIMIT :limit",
+                   {"part": part, "limit": SHOWN + 1})
     if len(found) == 1:
         return found[0]
     if found:
@@ -35,33 +40,33 @@ def resolve_run(conn: sqlite3.Connection, run_id: str) -> sqlite3.Row:
     raise NotFound(f"unknown run {run_id!r}", hint="List runs with 'stackscripts runs list'.")
 
 
-def load_run(conn: sqlite3.Connection, run: sqlite3.Row) -> RunRecord:
+def load_run(tx: Tx, run: Row) -> RunRecord:
     """A run with its steps in index order, each with its assembled output."""
-    steps = conn.execute("SELECT * FROM steps WHERE run_id = ? ORDER BY idx",
-                         (run["id"],)).fetchall()
-    outputs = rows.assemble(conn.execute(
-        "SELECT idx, stream, text FROM chunks WHERE run_id = ? ORDER BY idx, id", (run["id"],)))
+    key = {"run_id": run["id"]}
+    steps = tx.all("SELECT * FROM steps WHERE run_id = :run_id ORDER BY idx", key)
+    outputs = rows.assemble(tx.all("SELECT idx, stream, text FROM chunks WHERE run_id = :run_id ORDER BY idx, id", key))
     return rows.run_from_row(
         run, [rows.step_from_row(step, outputs.get(step["idx"], ())) for step in steps])
 
 
-def recent_runs(conn: sqlite3.Connection, server: str | None, limit: int | None) -> list[RunRecord]:
+def recent_runs(tx: Tx, server: str | None, limit: int | None) -> list[RunRecord]:
     """Newest first, with steps but without their output."""
-    where = "WHERE server = ?" if server is not None else ""
-    select = f"SELECT * FROM runs {where} ORDER BY started DESC, id DESC LIMIT ?"
-    params: list[Any] = [server] if server is not None else []
-    params.append(limit if limit and limit > 0 else -1)
-    found = conn.execute(select, params).fetchall()
+    where = "WHERE server = :server" if server is not None else ""
+    bound = "LIMIT :limit" if limit and limit > 0 else ""
+    params: dict[str, Any] = {"server": server} if server is not None else {}
+    if bound:
+        params["limit"] = limit
+    select = f"SELECT * FROM runs {where} ORDER BY started DESC, id DESC {bound}"
+    found = tx.all(select, params)
     steps: dict[str, list[StepRecord]] = {row["id"]: [] for row in found}
     if found:
         ids = select.replace("SELECT *", "SELECT id", 1)
-        for step in conn.execute(f"SELECT * FROM steps WHERE run_id IN ({ids}) "
-                                 "ORDER BY run_id, idx", params):
+        for step in tx.all(f"SELECT * FROM steps WHERE run_id IN ({ids}) ORDER BY run_id, idx", params):
             steps[step["run_id"]].append(rows.step_from_row(step))
     return [rows.run_from_row(row, steps[row["id"]]) for row in found]
 
 
-def last_failed_step(conn: sqlite3.Connection, run_id: str) -> int | None:
-    row = conn.execute("SELECT MAX(idx) FROM steps WHERE run_id = ? AND "
-                       "(error IS NOT NULL OR COALESCE(exit_code, 0) != 0)", (run_id,)).fetchone()
-    return None if row[0] is None else int(row[0])
+def last_failed_step(tx: Tx, run_id: str) -> int | None:
+    value = tx.value("SELECT MAX(idx) FROM steps WHERE run_id = :run_id AND "
+                     "(error IS NOT NULL OR COALESCE(exit_code, 0) != 0)", {"run_id": run_id})
+    return None if value is None else int(value)

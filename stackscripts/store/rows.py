@@ -1,18 +1,38 @@
-"""Conversions between SQLite rows and the store's frozen records, and run ids."""
+"""Conversions between stored rows (mappings, from either backend) and the store's frozen records, and run ids."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
 import secrets
-import sqlite3
 import time
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Protocol
 
 from ..errors import BadInput, StackscriptsError
 from ..model import RunState
 from .base import RunRecord, ServerRecord, StepRecord
+
+Row = Mapping[str, Any]  # a stored row, by column name
+Params = Mapping[str, Any]
+
+
+class Tx(Protocol):
+    """One transaction of a store, as the store's parts see it (`sql.CoreTx` is it): SQL text with :named
+    parameters in, rows out as mappings. No SQLAlchemy type crosses it."""
+
+    dialect: str  # "sqlite" or "postgresql", for the few statements that differ
+
+    def run(self, sql: str, params: Params | Sequence[Params] | None = None) -> int: ...
+
+    def all(self, sql: str, params: Params | None = None) -> list[Row]: ...
+
+    def one(self, sql: str, params: Params | None = None) -> Row | None: ...
+
+    def value(self, sql: str, params: Params | None = None) -> Any: ...
+
+    @property
+    def for_update(self) -> str: ...
 
 SERVER_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(ServerRecord))
 UPDATABLE_SERVER_FIELDS: frozenset[str] = frozenset(SERVER_FIELDS) - {"name", "created", "updated"}
@@ -55,7 +75,7 @@ def server_columns(changes: Mapping[str, Any],
     return columns
 
 
-def server_from_row(row: sqlite3.Row) -> ServerRecord:
+def server_from_row(row: Row) -> ServerRecord:
     values = {name: row[name] for name in SERVER_FIELDS}
     for name in _JSON_FIELDS:
         values[name] = json.loads(values[name] or "{}")
@@ -65,7 +85,7 @@ def server_from_row(row: sqlite3.Row) -> ServerRecord:
 Chunks = tuple[tuple[str, bytes], ...]
 
 
-def step_from_row(row: sqlite3.Row, chunks: Chunks = ()) -> StepRecord:
+def step_from_row(row: Row, chunks: Chunks = ()) -> StepRecord:
     def text(stream: str | None) -> str:
         return b"".join(data for name, data in chunks if stream in (None, name)).decode("utf-8", "replace")
 
@@ -77,7 +97,7 @@ def step_from_row(row: sqlite3.Row, chunks: Chunks = ()) -> StepRecord:
     )
 
 
-def run_from_row(row: sqlite3.Row, steps: Iterable[StepRecord] = ()) -> RunRecord:
+def run_from_row(row: Row, steps: Iterable[StepRecord] = ()) -> RunRecord:
     return RunRecord(
         id=row["id"], server=row["server"], phase=row["phase"], state=RunState(row["state"]),
         who=row["who"], template=row["template"], started=row["started"], ended=row["ended"],
@@ -86,12 +106,12 @@ def run_from_row(row: sqlite3.Row, steps: Iterable[StepRecord] = ()) -> RunRecor
     )
 
 
-def assemble(chunks: Iterable[sqlite3.Row]) -> dict[int, Chunks]:
+def assemble(chunks: Iterable[Row]) -> dict[int, Chunks]:
     """Per step index: its (stream, bytes) chunks in arrival order (rows of older stores hold text)."""
     parts: dict[int, list[tuple[str, bytes]]] = {}
     for chunk in chunks:
         data = chunk["text"]
-        parts.setdefault(chunk["idx"], []).append((chunk["stream"], data.encode() if isinstance(data, str) else data))
+        parts.setdefault(chunk["idx"], []).append((chunk["stream"], data.encode() if isinstance(data, str) else bytes(data)))
     return {idx: tuple(pieces) for idx, pieces in parts.items()}
 
 
@@ -101,19 +121,23 @@ def new_run_id(now: float | None = None) -> str:
     return f"r-{stamp}-{secrets.token_hex(2)}"
 
 
-def insert_run(conn: sqlite3.Connection, controller: tuple[Any, ...], values: tuple[Any, ...]) -> str:
+RUN_COLUMNS = ("server", "phase", "state", "who", "template", "started", "ended", "inputs", "resumed_from", "error",
+               "revision")
+CONTROLLER_COLUMNS = ("controller_host", "controller_pid", "controller_start", "controller_boot")
+_INSERT_RUN = (f"INSERT INTO runs (id, {', '.join(RUN_COLUMNS + CONTROLLER_COLUMNS)}) "
+               f"VALUES (:id, {', '.join(':' + name for name in RUN_COLUMNS + CONTROLLER_COLUMNS)}) "
+               "ON CONFLICT (id) DO NOTHING")
+
+
+def insert_run(tx: Tx, controller: tuple[Any, ...], values: tuple[Any, ...]) -> str:
     """Insert a run under a new id; values are server, phase, state, who, template, started, ended, inputs,
     resumed_from, error, revision; controller is host, pid, start, boot."""
+    params = dict(zip(RUN_COLUMNS + CONTROLLER_COLUMNS, (*values, *controller), strict=True))
     for _ in range(100):
-        run_id = new_run_id(values[5])
-        try:
-            conn.execute(
-                "INSERT INTO runs (id, server, phase, state, who, template, started, ended, inputs, resumed_from, "
-                "error, revision, controller_host, controller_pid, controller_start, controller_boot) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (run_id, *values, *controller))
-            return run_id
-        except sqlite3.IntegrityError:
-            continue  # the same id this second: draw again
+        params["id"] = new_run_id(values[5])
+        if tx.run(_INSERT_RUN, params):
+            return str(params["id"])
+        # the same id this second: draw again
     raise StackscriptsError("could not find a free run id")
 
 

@@ -2,7 +2,7 @@
 
 Every way a `--db` can be wrong (empty, a folder, a device, not SQLite, read-only) is bad input
 (exit 2) that says what is wrong; a store this process may not write is opened read-only, so that
-it can still be read.
+it can still be read. `connector` makes the sqlite3 connections the store's engine uses (store/sql.py).
 """
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ import errno
 import os
 import sqlite3
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
 from ..errors import BadInput, StackscriptsError
 from ..files import kind_of
-from .schema import SCHEMA_VERSION, migrate, schema_version
 
 
 def default_db_path() -> Path:
@@ -31,7 +31,7 @@ def default_db_path() -> Path:
     return base / "stackscripts" / "audit.db"
 
 
-def store_error(where: str, exc: sqlite3.Error) -> StackscriptsError:
+def store_error(where: str, exc: BaseException) -> StackscriptsError:
     """The message for an sqlite error: bad input for what a user can fix, else internal."""
     text = str(exc)
     if "readonly" in text or "read-only" in text:
@@ -76,39 +76,38 @@ def _create(path: Path) -> bool:
                        hint="Check that its folder exists and is writable, or pass another --db.") from None
 
 
-def open_connection(path: Path, busy_timeout: float) -> tuple[sqlite3.Connection, bool]:
-    """A migrated autocommit connection in WAL mode, and whether it is read-only."""
+def connector(path: Path, busy_timeout: float, read_only: bool = False) -> tuple[Callable[[], sqlite3.Connection], bool]:
+    """A function that opens the file (checked, created 0600 if missing unless read_only) in autocommit mode,
+    synchronous=NORMAL, foreign keys on; and whether it is read-only (asked, or this process may not write it)."""
     target = str(path)
-    writable = True
+    writable = not read_only
     if target != ":memory:":
         _check_path(path)
-        writable = _create(path)
-    for uri in ([target] if writable else
-                [f"file:{quote(target)}?mode=ro", f"file:{quote(target)}?mode=ro&immutable=1"]):
-        conn = sqlite3.connect(uri, timeout=busy_timeout, isolation_level=None, check_same_thread=False,
-                               uri=not writable)
-        conn.row_factory = sqlite3.Row
-        try:
-            conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000):d}")
-            if writable:
-                conn.execute("PRAGMA journal_mode = WAL")
-                conn.execute("PRAGMA synchronous = NORMAL")  # with WAL: survives a process crash
-                conn.execute("PRAGMA foreign_keys = ON")
-                migrate(conn, target)
-            elif schema_version(conn) != SCHEMA_VERSION:
-                raise BadInput(f"the audit store is read-only and its schema (version {schema_version(conn)}) "
-                               f"is not this stackscripts' (version {SCHEMA_VERSION})", file=target,
-                               hint="Open it once with write access to migrate it.")
-            return conn, not writable
-        except sqlite3.OperationalError as exc:
-            conn.close()
-            if not writable and "unable to open" in str(exc):
-                continue  # a WAL file on a read-only file system: only an immutable open reads it
-            raise store_error(target, exc) from None
-        except sqlite3.Error as exc:
-            conn.close()
-            raise store_error(target, exc) from None
-        except BaseException:
-            conn.close()
-            raise
-    raise BadInput("cannot open the read-only audit store", file=target)
+        if read_only and not path.exists():
+            raise BadInput("no audit store here", file=target, hint="Check the --db path.")
+        writable = writable and _create(path)
+    uris = [target] if writable else [f"file:{quote(target)}?mode=ro", f"file:{quote(target)}?mode=ro&immutable=1"]
+
+    def connect() -> sqlite3.Connection:
+        for uri in uris:
+            conn = sqlite3.connect(uri, timeout=busy_timeout, isolation_level=None, check_same_thread=False,
+                                   uri=not writable)
+            try:
+                conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000):d}")
+                if writable:  # WAL is set once the file is known to be ours (SQLiteStore._prepare)
+                    conn.execute("PRAGMA synchronous = NORMAL")  # with WAL: survives a process crash
+                    conn.execute("PRAGMA foreign_keys = ON")
+                else:
+                    conn.execute("PRAGMA user_version").fetchone()  # reads the file: fails here, not later
+                return conn
+            except sqlite3.OperationalError as exc:
+                conn.close()
+                if not writable and "unable to open" in str(exc) and uri != uris[-1]:
+                    continue  # a WAL file on a read-only file system: only an immutable open reads it
+                raise
+            except BaseException:
+                conn.close()
+                raise
+        raise BadInput("cannot open the read-only audit store", file=target)
+
+    return connect, not writable

@@ -137,7 +137,8 @@ def test_a_strict_caller_is_told_its_mistakes(tmp_path: Path) -> None:
     assert lines == [4, 5, 6, 7, 8, 9], checked.stdout
 
 
-HEAVY = ("fabric", "paramiko", "invoke", "libcloud", "docker", "click", "rich", "boto3", "botocore")
+HEAVY = ("fabric", "paramiko", "invoke", "libcloud", "docker", "click", "rich", "boto3", "botocore", "sqlalchemy",
+         "psycopg")
 
 
 def test_importing_the_api_stays_lazy() -> None:

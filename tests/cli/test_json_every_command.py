@@ -132,6 +132,7 @@ def test_every_command_answers_with_one_envelope(world: World) -> None:
     deployment = folder / "deployment.yaml"
     deployment.write_text(f"Name: d\nServers:\n- Name: d1\n  Template: {template}\n")
     assert world.json("deploy", str(deployment), "--cloud", "no-such-cloud", code=2)["error"]["exit_code"] == 2
+    cli_store(world)
     cli_sharing(world)
     assert world.ran == leaf_commands()
 
@@ -156,6 +157,12 @@ def cli_sharing(world: World) -> None:
                  ("templates", "lock", world.template)):
         world.ran.add(" ".join(args[:2]))
         assert cli_json(*args, env=env)["command"] == " ".join(args[:2])
+
+
+def cli_store(world: World) -> None:
+    """`store status | init | migrate` on the world's SQLite store (tests/store/test_store_cli.py checks both backends)."""
+    assert world.json("store", "status")["data"]["schema_version"] == world.json("store", "init")["data"]["latest_version"]
+    assert world.json("store", "migrate")["data"]["applied"] == []
 
 
 def cli_revisions(world: World) -> None:

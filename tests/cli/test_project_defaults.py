@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.support.cli import cli_json
 from tests.support.rightscripts import write_rightscript
 
@@ -33,3 +35,31 @@ def test_a_cloud_flag_wins_over_the_project_file(tmp_path: Path) -> None:
     refused = cli_json("launch", "t.yaml", "--name", "web1", "--cloud", "elsewhere", code=2, env=env,
                        cwd=tmp_path)["error"]
     assert refused["message"].startswith("unknown cloud 'elsewhere'")
+
+
+def test_the_project_files_store_is_the_default(tmp_path: Path) -> None:
+    """`store:` is where every command records when neither --db nor STACKSCRIPTS_DB says otherwise (a relative
+    path is the project file's folder's); a --db still wins."""
+    (tmp_path / "stackscripts.yaml").write_text("store: state/team.db\n")
+    env = {"HOME": str(tmp_path / "home")}
+    cli_json("servers", "add", "web1", "--host", "root@10.0.0.5", env=env, cwd=tmp_path)
+    assert (tmp_path / "state" / "team.db").is_file()
+    assert not (tmp_path / "home" / ".local" / "state" / "stackscripts" / "audit.db").exists()
+    (tmp_path / "sub").mkdir()
+    listed = cli_json("servers", "list", env=env, cwd=tmp_path / "sub")["data"]  # found walking up
+    assert [s["name"] for s in listed] == ["web1"]
+    assert cli_json("servers", "list", "--db", str(tmp_path / "other.db"), env=env, cwd=tmp_path)["data"] == []
+    status = cli_json("store", "status", env=env, cwd=tmp_path)["data"]
+    assert (status["backend"], status["location"]) == ("sqlite", str(tmp_path / "state" / "team.db"))
+
+
+def test_the_project_files_credential_backends(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from stackscripts.inputs.creds import Credentials
+
+    (tmp_path / "stackscripts.yaml").write_text("credential backends: [file]\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("STACKSCRIPTS_CRED_BACKENDS", raising=False)
+    monkeypatch.delenv("STACKSCRIPTS_PROJECT", raising=False)
+    assert [b.name for b in Credentials().backends] == ["file"]
+    monkeypatch.setenv("STACKSCRIPTS_CRED_BACKENDS", "env")  # the variable wins
+    assert [b.name for b in Credentials().backends] == ["env"]

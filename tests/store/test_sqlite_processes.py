@@ -1,4 +1,5 @@
-"""Several processes on one file: the server lock, and runs whose controller was killed."""
+"""Several processes on one SQLite file: the server lock, and runs whose controller was killed (pid liveness; on
+PostgreSQL, across machines, leases replace it: a later part of the team store)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import signal
 import socket
 import sqlite3
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,13 @@ from tests.support.store import stored_output
 from tests.support.waits import wait_until
 
 Spawn = Callable[[str], "subprocess.Popen[str]"]
+
+
+@pytest.fixture
+def store(db_path: Path) -> Iterator[SQLiteStore]:
+    """SQLite only (the spawned children open db_path)."""
+    with SQLiteStore(db_path) as opened:
+        yield opened
 
 
 def read_line(child: subprocess.Popen[str]) -> str:

@@ -1,35 +1,30 @@
-"""The SQLite side of template revisions: revisions, their content-addressed blobs, pins and server events.
+"""Template revisions on either backend: revisions, their content-addressed blobs, pins and server events.
 
-Mixed into `SQLiteStore` (store/sqlite.py), whose `_tx` gives each method one transaction. Nothing read back is
+Part of `SQLStore` (store/sql_store.py); `_tx` (store/sql.py) gives each method one transaction. Nothing read back is
 trusted: a revision's manifest must still hash to its digest and a blob to its sha256, else BadInput (exit 2)
 naming what was changed behind the store's back. Writes are all or nothing.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import re
-import sqlite3
 import time
 from collections.abc import Mapping
 
 from ..errors import BadInput, NotFound
 from ..revisions.manifest import PREFIX, is_digest, parse
 from .base import RevisionRecord, ServerEvent
-from .liveness import Controller, check_lock
+from .liveness import check_lock
+from .rows import Row, Tx
+from .sql import SQLCore
 
 _HEX = re.compile(r"[0-9a-f]{4,64}")
 SHOWN = 5
 
 
-class RevisionsSQL:
-    """Store methods for revisions (see store.base.Store); `_tx` and `_controller` come from SQLiteStore."""
-
-    _controller: Controller
-
-    def _tx(self, begin: str = "BEGIN IMMEDIATE") -> contextlib.AbstractContextManager[sqlite3.Connection]:
-        raise NotImplementedError
+class RevisionsSQL(SQLCore):
+    """Store methods for revisions (see store.base.Store)."""
 
     def put_revision(self, revision: RevisionRecord, blobs: Mapping[str, bytes]) -> bool:
         manifest = parse(revision.manifest, f"revision {revision.digest}")
@@ -41,35 +36,38 @@ class RevisionsSQL:
                 raise BadInput(f"revision {revision.digest}: the bytes given for {sha256[:12]}... do not hash to it",
                                hint="A file changed while the revision was made: try again.")
         needed = {entry.sha256: entry.path for entry in manifest.entries}
-        with self._tx() as conn:
-            if conn.execute("SELECT 1 FROM revisions WHERE digest = ?", (revision.digest,)).fetchone():
+        with self._tx() as tx:
+            if tx.one("SELECT 1 FROM revisions WHERE digest = :digest", {"digest": revision.digest}):
                 return False
             for sha256, path in needed.items():
                 if sha256 in blobs:
-                    conn.execute("INSERT OR IGNORE INTO blobs (sha256, data) VALUES (?, ?)", (sha256, blobs[sha256]))
-                elif not conn.execute("SELECT 1 FROM blobs WHERE sha256 = ?", (sha256,)).fetchone():
+                    tx.run("INSERT INTO blobs (sha256, data) VALUES (:sha256, :data) ON CONFLICT (sha256) DO NOTHING",
+                           {"sha256": sha256, "data": blobs[sha256]})
+                elif not tx.one("SELECT 1 FROM blobs WHERE sha256 = :sha256", {"sha256": sha256}):
                     raise BadInput(f"revision {revision.digest}: the bytes of {path} are neither given nor kept",
                                    hint="Give every file's bytes when keeping a revision.")
-            conn.execute(
+            inserted = tx.run(
                 "INSERT INTO revisions (digest, template, created, who, message, manifest, source) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (revision.digest, revision.template, revision.created or time.time(), revision.who, revision.message,
-                 revision.manifest, revision.source))
-        return True
+                "VALUES (:digest, :template, :created, :who, :message, :manifest, :source) "
+                "ON CONFLICT (digest) DO NOTHING",  # another process kept it meanwhile: the first record stays
+                {"digest": revision.digest, "template": revision.template, "created": revision.created or time.time(),
+                 "who": revision.who, "message": revision.message, "manifest": revision.manifest,
+                 "source": revision.source})
+        return bool(inserted)
 
     def get_revision(self, digest: str) -> RevisionRecord:
-        with self._tx("BEGIN") as conn:
-            return _checked(_find(conn, digest))
+        with self._tx(write=False) as tx:
+            return _checked(_find(tx, digest))
 
     def list_revisions(self, template: str | None = None) -> list[RevisionRecord]:
-        where, params = ("WHERE template = ?", (template,)) if template is not None else ("", ())
-        with self._tx("BEGIN") as conn:
-            found = conn.execute(f"SELECT * FROM revisions {where} ORDER BY created DESC, digest", params).fetchall()
+        where = "WHERE template = :template" if template is not None else ""
+        with self._tx(write=False) as tx:
+            found = tx.all(f"SELECT * FROM revisions {where} ORDER BY created DESC, digest", {"template": template})
         return [_record(row) for row in found]
 
     def get_blob(self, sha256: str) -> bytes:
-        with self._tx("BEGIN") as conn:
-            row = conn.execute("SELECT data FROM blobs WHERE sha256 = ?", (sha256,)).fetchone()
+        with self._tx(write=False) as tx:
+            row = tx.one("SELECT data FROM blobs WHERE sha256 = :sha256", {"sha256": sha256})
         if row is None:
             raise NotFound(f"the audit store has no file with sha256 {sha256}",
                            hint="The revision was kept incompletely: commit the template again.")
@@ -84,31 +82,33 @@ class RevisionsSQL:
     def upgrade_server(self, name: str, revision: str, *, who: str, message: str = "",
                        template: str | None = None) -> ServerEvent:
         now = time.time()
-        with self._tx() as conn:
-            server = conn.execute("SELECT * FROM servers WHERE name = ?", (name,)).fetchone()
+        with self._tx() as tx:
+            server = tx.one(f"SELECT * FROM servers WHERE name = :name{tx.for_update}", {"name": name})
             if server is None:
                 raise NotFound(f"unknown server {name!r}")
-            digest = _checked(_find(conn, revision)).digest
-            check_lock(conn, name, now, self._controller.host)
-            changes = {"revision": digest, "updated": max(now, server["updated"] + 1e-6)}
+            digest = _checked(_find(tx, revision)).digest
+            check_lock(tx, name, now, self._controller.host)
+            changes: dict[str, object] = {"revision": digest, "updated": max(now, server["updated"] + 1e-6)}
             if template is not None:
                 changes.update(template=template, template_sha256=None)
-            assignments = ", ".join(f"{column} = ?" for column in changes)
-            conn.execute(f"UPDATE servers SET {assignments} WHERE name = ?", (*changes.values(), name))
+            assignments = ", ".join(f"{column} = :{column}" for column in changes)
+            tx.run(f"UPDATE servers SET {assignments} WHERE name = :name", {**changes, "name": name})
             event = ServerEvent(name, now, "upgrade", who, digest, server["revision"], message)
-            conn.execute("INSERT INTO server_events (server, at, kind, who, revision, previous, message) "
-                         "VALUES (?, ?, ?, ?, ?, ?, ?)", (name, now, event.kind, who, digest, event.previous, message))
+            tx.run("INSERT INTO server_events (server, at, kind, who, revision, previous, message) "
+                   "VALUES (:server, :at, :kind, :who, :revision, :previous, :message)",
+                   {"server": name, "at": now, "kind": event.kind, "who": who, "revision": digest,
+                    "previous": event.previous, "message": message})
         return event
 
     def server_events(self, server: str | None = None) -> list[ServerEvent]:
-        where, params = ("WHERE server = ?", (server,)) if server is not None else ("", ())
-        with self._tx("BEGIN") as conn:
-            found = conn.execute(f"SELECT * FROM server_events {where} ORDER BY at, id", params).fetchall()
+        where = "WHERE server = :server" if server is not None else ""
+        with self._tx(write=False) as tx:
+            found = tx.all(f"SELECT * FROM server_events {where} ORDER BY at, id", {"server": server})
         return [ServerEvent(row["server"], row["at"], row["kind"], row["who"], row["revision"], row["previous"],
                             row["message"]) for row in found]
 
 
-def _find(conn: sqlite3.Connection, text: str) -> sqlite3.Row:
+def _find(tx: Tx, text: str) -> Row:
     """A revision by its digest, or by a unique prefix of its hex digits (with or without 'sha256:')."""
     given = text.strip()
     part = given.removeprefix(PREFIX).lower()
@@ -116,11 +116,11 @@ def _find(conn: sqlite3.Connection, text: str) -> sqlite3.Row:
         raise BadInput(f"{text!r} is not a revision", hint="Give sha256:<64 hex digits>, or 4 or more of its first hex "
                        "digits ('stackscripts revisions list' shows them).")
     if is_digest(PREFIX + part):
-        row: sqlite3.Row | None = conn.execute("SELECT * FROM revisions WHERE digest = ?", (PREFIX + part,)).fetchone()
+        row = tx.one("SELECT * FROM revisions WHERE digest = :digest", {"digest": PREFIX + part})
         found = [row] if row is not None else []
-    else:
-        found = conn.execute("SELECT * FROM revisions WHERE substr(digest, 1, ?) = ? ORDER BY digest LIMIT ?",
-                             (len(PREFIX) + len(part), PREFIX + part, SHOWN + 1)).fetchall()
+    else:  # hex digits only: no LIKE wildcard in the pattern
+        found = tx.all("SELECT * FROM revisions WHERE digest LIKE :pattern ORDER BY digest LIMIT :limit",
+                       {"pattern": PREFIX + part + "%", "limit": SHOWN + 1})
     if len(found) == 1:
         return found[0]
     if found:
@@ -131,12 +131,12 @@ def _find(conn: sqlite3.Connection, text: str) -> sqlite3.Row:
                         "elsewhere is kept in that store.")
 
 
-def _record(row: sqlite3.Row) -> RevisionRecord:
+def _record(row: Row) -> RevisionRecord:
     return RevisionRecord(row["digest"], row["template"], row["created"], row["who"], row["message"],
                           bytes(row["manifest"]), row["source"])
 
 
-def _checked(row: sqlite3.Row) -> RevisionRecord:
+def _checked(row: Row) -> RevisionRecord:
     record = _record(row)
     actual = PREFIX + hashlib.sha256(record.manifest).hexdigest()
     if actual != record.digest:

@@ -1,48 +1,18 @@
-"""Server records: create, read, update, delete, and where the database lives."""
+"""Server records on both backends: create, read, update, delete, the lock that keeps a busy server."""
 
 from __future__ import annotations
 
-import os
-import stat
 import time
-from pathlib import Path
 
 import pytest
 
 from stackscripts.errors import BadInput, Conflict, NotFound, StackscriptsError
-from stackscripts.store import stores
 from stackscripts.store.base import ServerRecord
-from stackscripts.store.sqlite import SQLiteStore, default_db_path
+from stackscripts.store.sql_store import SQLStore
+from tests.store.conftest import Backend
 
 
-def test_registry_names_the_sqlite_store() -> None:
-    assert stores.get("sqlite") is SQLiteStore
-
-
-def test_creates_parent_directories_and_a_private_file(tmp_path: Path) -> None:
-    path = tmp_path / "a" / "b" / "audit.db"
-    with SQLiteStore(path) as store:
-        assert store.list_servers() == []
-    assert path.is_file()
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-
-
-def test_default_db_path_follows_the_environment(monkeypatch: pytest.MonkeyPatch,
-                                                 tmp_path: Path) -> None:
-    monkeypatch.setenv("STACKSCRIPTS_DB", str(tmp_path / "explicit.db"))
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg"))
-    assert default_db_path() == tmp_path / "explicit.db"
-    monkeypatch.delenv("STACKSCRIPTS_DB")
-    assert default_db_path() == tmp_path / "xdg" / "stackscripts" / "audit.db"
-    monkeypatch.delenv("XDG_STATE_HOME")
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    assert default_db_path() == tmp_path / "home" / ".local" / "state" / "stackscripts" / "audit.db"
-    with SQLiteStore() as store:  # no path: the default
-        assert store.path == default_db_path()
-    assert default_db_path().is_file()
-
-
-def test_put_get_list_delete(store: SQLiteStore) -> None:
+def test_put_get_list_delete(store: SQLStore) -> None:
     before = time.time()
     record = ServerRecord(
         "web1", host="10.0.0.5", port=2222, user="admin", key_path="/k/id_ed25519",
@@ -63,7 +33,7 @@ def test_put_get_list_delete(store: SQLiteStore) -> None:
         store.delete_server("db1")
 
 
-def test_put_replaces_but_keeps_created(store: SQLiteStore) -> None:
+def test_put_replaces_but_keeps_created(store: SQLStore) -> None:
     store.put_server(ServerRecord("web1", host="a"))
     first = store.get_server("web1")
     store.put_server(ServerRecord("web1", host="b"))
@@ -72,14 +42,14 @@ def test_put_replaces_but_keeps_created(store: SQLiteStore) -> None:
     assert second.updated >= first.updated
 
 
-def test_masked_inputs_are_stored_exactly_as_given(store: SQLiteStore, db_path: Path) -> None:
+def test_masked_inputs_are_stored_exactly_as_given(store: SQLStore) -> None:
     masked = {"DB_PASSWORD": "cred:DB_PASSWORD (****)", "NAME": "text:é ünïcode", "EMPTY": ""}
     store.put_server(ServerRecord("web1", inputs=masked))
     assert dict(store.get_server("web1").inputs) == masked
     assert list(store.get_server("web1").inputs) == list(masked)  # order kept
 
 
-def test_update_server_validates_fields_and_bumps_updated(store: SQLiteStore) -> None:
+def test_update_server_validates_fields_and_bumps_updated(store: SQLStore) -> None:
     store.put_server(ServerRecord("web1"))
     old = store.get_server("web1")
     new = store.update_server("web1", state="operational", host="10.0.0.9",
@@ -99,7 +69,7 @@ def test_update_server_validates_fields_and_bumps_updated(store: SQLiteStore) ->
     assert store.get_server("web1") == new
 
 
-def test_a_server_held_by_a_running_run_cannot_be_deleted(store: SQLiteStore) -> None:
+def test_a_server_held_by_a_running_run_cannot_be_deleted(store: SQLStore) -> None:
     store.put_server(ServerRecord("web1"))
     run_id = store.start_run("web1", "Boot", who="me", template=None, inputs={})
     with pytest.raises(Conflict, match="web1 is busy"):
@@ -109,16 +79,17 @@ def test_a_server_held_by_a_running_run_cannot_be_deleted(store: SQLiteStore) ->
     assert store.get_run(run_id).server == "web1"  # the history outlives the server
 
 
-def test_closed_store_refuses_calls(db_path: Path) -> None:
-    store = SQLiteStore(db_path)
+def test_closed_store_refuses_calls(backend: Backend) -> None:
+    store = backend.open()
     store.close()
     store.close()  # idempotent
     with pytest.raises(StackscriptsError, match="closed"):
         store.list_servers()
 
 
-def test_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
-    path = tmp_path / "junk.db"
-    path.write_bytes(os.urandom(4096))
-    with pytest.raises(BadInput, match="is not an SQLite audit store"):
-        SQLiteStore(path)
+def test_a_user_column_named_user_round_trips(store: SQLStore) -> None:
+    """servers.user is a reserved word on PostgreSQL: every statement quotes it."""
+    store.put_server(ServerRecord("web1", user="admin"))
+    assert store.get_server("web1").user == "admin"
+    assert store.update_server("web1", user="ops").user == "ops"
+    assert [s.user for s in store.list_servers()] == ["ops"]

@@ -1,4 +1,5 @@
-"""Many executor threads sharing one store: correct and ordered (how fast: benchmarks/thresholds.py)."""
+"""Many executor threads sharing one store, on both backends: correct and ordered (how fast:
+benchmarks/thresholds.py). And SQLite output that waits out another process's write lock."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ import pytest
 
 from stackscripts.errors import StackscriptsError
 from stackscripts.store.base import ServerRecord
+from stackscripts.store.sql_store import SQLStore
 from stackscripts.store.sqlite import SQLiteStore
+from tests.store.conftest import Backend
 from tests.support.waits import wait_until
 
 THREADS, STEPS, APPENDS = 50, 5, 20
@@ -20,7 +23,7 @@ def _piece(server: int, step: int, n: int) -> tuple[str, str]:
     return ("stderr" if n % 4 == 3 else "stdout"), f"[{server}.{step}.{n}]"
 
 
-def fleet(store: SQLiteStore) -> dict[str, str]:
+def fleet(store: SQLStore) -> dict[str, str]:
     """Run THREADS servers in parallel, each STEPS steps of APPENDS pieces of output; return each run id."""
     for number in range(THREADS):
         store.put_server(ServerRecord(f"s{number:02d}"))
@@ -53,10 +56,10 @@ def fleet(store: SQLiteStore) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("flush_interval", [1.0, 0.002])
-def test_fifty_threads_record_everything_in_order(db_path: Path, flush_interval: float) -> None:
-    with SQLiteStore(db_path, flush_interval=flush_interval) as store:
+def test_fifty_threads_record_everything_in_order(backend: Backend, flush_interval: float) -> None:
+    with backend.open(flush_interval=flush_interval) as store:
         runs = fleet(store)
-    with SQLiteStore(db_path) as store:
+    with backend.open() as store:
         assert len(store.list_runs(limit=0)) == THREADS
         for server, run_id in runs.items():
             number = int(server[1:])
@@ -69,7 +72,7 @@ def test_fifty_threads_record_everything_in_order(db_path: Path, flush_interval:
                 assert step.stderr == "".join(t for s, t in pieces if s == "stderr")
 
 
-def test_threads_racing_for_one_server_get_one_lock(store: SQLiteStore) -> None:
+def test_threads_racing_for_one_server_get_one_lock(store: SQLStore) -> None:
     store.put_server(ServerRecord("web1"))
     won: list[str] = []
     lost: list[str] = []

@@ -1,19 +1,17 @@
-"""Runs and steps: recording, output order, id prefixes, listings, failures."""
+"""Runs and steps: recording, output order, id prefixes, listings, failures (on both backends)."""
 
 from __future__ import annotations
-
-import sqlite3
-from pathlib import Path
 
 import pytest
 
 from stackscripts.errors import BadInput, Conflict, NotFound
 from stackscripts.model import Phase, RunState
 from stackscripts.store.base import ServerRecord
-from stackscripts.store.sqlite import SQLiteStore
+from stackscripts.store.sql_store import SQLStore
+from tests.store.conftest import Backend
 
 
-def test_run_with_steps_and_interleaved_output(store: SQLiteStore, web1: str) -> None:
+def test_run_with_steps_and_interleaved_output(store: SQLStore, web1: str) -> None:
     run_id = store.start_run(web1, "Boot", who="alice", template="t/aio.yml",
                              inputs={"PASSWORD": "cred:PW (****)"})
     assert run_id.startswith("r-")
@@ -47,7 +45,7 @@ def test_run_with_steps_and_interleaved_output(store: SQLiteStore, web1: str) ->
     assert store.last_failed_step(run_id) == 1
 
 
-def test_steps_come_back_in_index_order(store: SQLiteStore, web1: str) -> None:
+def test_steps_come_back_in_index_order(store: SQLStore, web1: str) -> None:
     run_id = store.start_run(web1, "Operational", who="", template=None, inputs={})
     for index in (2, 0, 10, 1):
         store.start_step(run_id, index, f"s{index}", "Operational", sha256="", inputs={})
@@ -60,11 +58,11 @@ def test_steps_come_back_in_index_order(store: SQLiteStore, web1: str) -> None:
     assert store.last_failed_step(run_id) is None
 
 
-def test_output_reaches_the_file_before_append_returns(store: SQLiteStore, web1: str, db_path: Path) -> None:
-    """What a terminal shows after append_output is already in the file (a SIGKILL loses nothing shown)."""
+def test_output_reaches_the_store_before_append_returns(store: SQLStore, web1: str, backend: Backend) -> None:
+    """What a terminal shows after append_output is already stored (a SIGKILL loses nothing shown)."""
     run_id = store.start_run(web1, "Boot", who="", template=None, inputs={})
     store.start_step(run_id, 0, "long", "Boot", sha256="", inputs={})
-    with SQLiteStore(db_path) as reader:  # another connection, like another process
+    with backend.open() as reader:  # another connection, like another process
         expected = ""
         for n in range(100):
             store.append_output(run_id, 0, "stdout" if n % 3 else "stderr", f"{n};")
@@ -72,18 +70,17 @@ def test_output_reaches_the_file_before_append_returns(store: SQLiteStore, web1:
             assert reader.get_run(run_id).steps[0].output == expected
         assert reader.get_run(run_id).steps[0].ended is None  # still running
     store.finish_step(run_id, 0, 0, None)
-    with sqlite3.connect(db_path) as raw:
-        assert raw.execute("SELECT COUNT(*) FROM chunks").fetchone()[0] == 100
+    assert backend.count("chunks") == 100
 
 
-def test_get_run_sees_this_process_buffered_output(store: SQLiteStore, web1: str) -> None:
+def test_get_run_sees_this_process_buffered_output(store: SQLStore, web1: str) -> None:
     run_id = store.start_run(web1, "Boot", who="", template=None, inputs={})
     store.start_step(run_id, 0, "s", "Boot", sha256="", inputs={})
     store.append_output(run_id, 0, "stdout", "visible at once\n")
     assert store.get_run(run_id).steps[0].stdout == "visible at once\n"
 
 
-def test_run_id_prefixes(store: SQLiteStore, web1: str) -> None:
+def test_run_id_prefixes(store: SQLStore, web1: str) -> None:
     ids = []
     for _ in range(3):
         run_id = store.start_run(web1, "Boot", who="", template=None, inputs={})
@@ -107,7 +104,7 @@ def test_run_id_prefixes(store: SQLiteStore, web1: str) -> None:
         store.last_failed_step("nope")
 
 
-def test_list_runs_newest_first_with_filter_and_limit(store: SQLiteStore, web1: str) -> None:
+def test_list_runs_newest_first_with_filter_and_limit(store: SQLStore, web1: str) -> None:
     store.put_server(ServerRecord("db1"))
     made = []
     for server in ["web1", "db1", "web1", "db1", "web1"]:
@@ -130,7 +127,7 @@ def test_list_runs_newest_first_with_filter_and_limit(store: SQLiteStore, web1: 
         store.list_runs(server="never")
 
 
-def test_resumed_runs_and_last_failed_step(store: SQLiteStore, web1: str) -> None:
+def test_resumed_runs_and_last_failed_step(store: SQLStore, web1: str) -> None:
     first = store.start_run(web1, "Boot", who="", template=None, inputs={})
     for index, code in enumerate([0, 0, 1]):
         store.start_step(first, index, f"s{index}", "Boot", sha256="", inputs={})
@@ -144,7 +141,7 @@ def test_resumed_runs_and_last_failed_step(store: SQLiteStore, web1: str) -> Non
         store.start_run(web1, "Boot", who="", template=None, inputs={}, resumed_from="r-1")
 
 
-def test_finish_run_closes_unfinished_steps(store: SQLiteStore, web1: str) -> None:
+def test_finish_run_closes_unfinished_steps(store: SQLStore, web1: str) -> None:
     run_id = store.start_run(web1, "Boot", who="", template=None, inputs={})
     store.start_step(run_id, 0, "s", "Boot", sha256="", inputs={})
     store.append_output(run_id, 0, "stdout", "partial")
@@ -156,7 +153,7 @@ def test_finish_run_closes_unfinished_steps(store: SQLiteStore, web1: str) -> No
     assert store.last_failed_step(run_id) == 0
 
 
-def test_misuse_is_reported(store: SQLiteStore, web1: str) -> None:
+def test_misuse_is_reported(store: SQLStore, web1: str) -> None:
     with pytest.raises(NotFound, match="unknown server 'ghost'"):
         store.start_run("ghost", "Boot", who="", template=None, inputs={})
     run_id = store.start_run(web1, "Boot", who="", template=None, inputs={})
@@ -188,10 +185,9 @@ def test_misuse_is_reported(store: SQLiteStore, web1: str) -> None:
         store.finish_run("r-nope", "failed")
 
 
-def test_run_lock_is_released_by_finish_run(store: SQLiteStore, web1: str,
-                                            db_path: Path) -> None:
+def test_run_lock_is_released_by_finish_run(store: SQLStore, web1: str, backend: Backend) -> None:
     run_id = store.start_run(web1, "Boot", who="", template=None, inputs={})
-    with SQLiteStore(db_path) as other:
+    with backend.open() as other:
         with pytest.raises(Conflict) as caught:
             other.start_run(web1, "Operational", who="", template=None, inputs={})
         message = str(caught.value)
@@ -200,3 +196,20 @@ def test_run_lock_is_released_by_finish_run(store: SQLiteStore, web1: str,
         store.finish_run(run_id, "succeeded")
         other.finish_run(other.start_run(web1, "Operational", who="", template=None,
                                          inputs={}), "succeeded")
+
+
+def test_output_is_kept_byte_exact(store: SQLStore, web1: str, backend: Backend) -> None:
+    """Chunks are bytes (BLOB, BYTEA): NUL, invalid UTF-8 and CR come back as written, in arrival order."""
+    pieces = [("stdout", b"\x00\xff\xfe binary\r\n"), ("stderr", "é ünïcode\n".encode()), ("stdout", b"\x80" * 5000)]
+    run_id = store.start_run(web1, "Boot", who="", template=None, inputs={})
+    store.start_step(run_id, 0, "bytes", "Boot", sha256="", inputs={})
+    for stream, data in pieces:
+        store.append_output(run_id, 0, stream, data)
+    store.finish_step(run_id, 0, 0, None)
+    store.finish_run(run_id, "succeeded")
+    with backend.open() as reader:
+        step = reader.get_run(run_id).steps[0]
+    assert step.chunks == tuple(pieces)
+    assert step.raw("stdout") == pieces[0][1] + pieces[2][1] and step.raw() == b"".join(d for _, d in pieces)
+    assert step.stderr == "é ünïcode\n" and "\ufffd" in step.stdout
+    assert [bytes(row[0]) for row in backend.sql("SELECT text FROM chunks ORDER BY id")] == [d for _, d in pieces]

@@ -1,0 +1,227 @@
+"""The store over SQLAlchemy Core: engines, one connection per store, explicit transactions, buffered output.
+
+The only module that imports SQLAlchemy (psycopg is never imported: SQLAlchemy's `postgresql+psycopg` dialect
+loads it). Everything else in the store writes plain SQL with `:named` parameters, portable between SQLite and
+PostgreSQL, through `Tx` (rows come back as mappings), so that no other module needs SQLAlchemy's types.
+
+Each store holds one connection of its engine for its whole life (no pool; threads share it under a lock, as the
+flush thread does). The connection is in autocommit mode and the store writes each transaction's bounds itself:
+`BEGIN IMMEDIATE` for a write on SQLite (the write lock is taken at once, so writers wait in turn instead of failing
+at their first write), `BEGIN` otherwise, then `COMMIT` or `ROLLBACK`. Statements are compiled by SQLAlchemy once
+per dialect and run on the connection's DBAPI cursor: SQLAlchemy's execution and transaction layers cost 50-70 us
+a statement, which more than doubled the cost of recording an output chunk (one transaction each) on SQLite.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import URL, Dialect, Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import NullPool
+
+from ..errors import StackscriptsError
+from .base import Store
+from .liveness import Controller
+from .outbuf import Chunk, OutputBuffer
+from .rows import Params, Row, Tx
+
+T = TypeVar("T")
+
+
+def sqlite_engine(connect: Callable[[], sqlite3.Connection]) -> Engine:
+    """An engine whose connection `connect` makes (in autocommit mode: isolation_level None)."""
+    return create_engine("sqlite+pysqlite://", creator=connect, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+
+
+def postgres_engine(*, user: str | None, host: str | None, port: int | None, database: str | None,
+                    query: Mapping[str, str], connect_args: Mapping[str, Any]) -> Engine:
+    """An engine for one PostgreSQL database; never given a password (libpq finds it: store/postgres.py)."""
+    url = URL.create("postgresql+psycopg", username=user, host=host, port=port, database=database, query=dict(query))
+    return create_engine(url, poolclass=NullPool, connect_args=dict(connect_args), isolation_level="AUTOCOMMIT")
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A statement as its driver takes it: SQL in the driver's parameter style, and the order of positional ones."""
+
+    sql: str
+    order: tuple[str, ...] | None  # None: the driver takes a mapping (psycopg's %(name)s)
+
+    def bind(self, params: Params) -> Any:
+        return params if self.order is None else tuple(params[name] for name in self.order)
+
+
+@functools.lru_cache(maxsize=2048)
+def compiled(sql: str, dialect: Dialect) -> Compiled:
+    """SQL text with :named parameters compiled by SQLAlchemy for one dialect, once."""
+    done = text(sql).compile(dialect=dialect)
+    order = tuple(done.positiontup or ()) if done.positional else None
+    return Compiled(done.string, order)
+
+
+class CoreTx:
+    """One transaction of a store (the `rows.Tx` protocol): SQL text with :named parameters in, rows as mappings."""
+
+    __slots__ = ("_cursor", "_dialect", "dialect")
+
+    def __init__(self, cursor: Any, dialect: Dialect, name: str) -> None:
+        self._cursor = cursor  # the DBAPI cursor of the store's connection
+        self._dialect = dialect
+        self.dialect = name  # "sqlite" or "postgresql", for the few statements that differ
+
+    def _execute(self, sql: str, params: Params | None) -> Any:
+        statement = compiled(sql, self._dialect)
+        if params is None and statement.order is None:
+            self._cursor.execute(statement.sql)
+        else:
+            self._cursor.execute(statement.sql, statement.bind(params or {}))
+        return self._cursor
+
+    def run(self, sql: str, params: Params | Sequence[Params] | None = None) -> int:
+        """Execute (a list of parameter sets: executemany); the number of rows changed."""
+        if isinstance(params, Sequence):
+            if not params:
+                return 0
+            statement = compiled(sql, self._dialect)
+            self._cursor.executemany(statement.sql, [statement.bind(one) for one in params])
+            return int(self._cursor.rowcount)
+        return int(self._execute(sql, params).rowcount)
+
+    def all(self, sql: str, params: Params | None = None) -> list[Row]:
+        cursor = self._execute(sql, params)
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def one(self, sql: str, params: Params | None = None) -> Row | None:
+        cursor = self._execute(sql, params)
+        row = cursor.fetchone()
+        return None if row is None else dict(zip([column[0] for column in cursor.description], row, strict=True))
+
+    def value(self, sql: str, params: Params | None = None) -> Any:
+        """The first column of the first row (None without rows)."""
+        row = self._execute(sql, params).fetchone()
+        return None if row is None else row[0]
+
+    @property
+    def for_update(self) -> str:
+        """The row-lock clause where the backend has one (SQLite's write transactions lock the whole file)."""
+        return " FOR UPDATE" if self.dialect == "postgresql" else ""
+
+
+class SQLCore(Store):
+    """Engine, connection, transactions and the output buffer: what the backends and the store's parts share."""
+
+    backend = ""  # "sqlite" or "postgresql": its name in the `stores` registry
+    location = ""  # where it is, safe to print (a path; a DSN without its password)
+    read_only = False
+
+    def _connect(self, engine: Engine, location: str, flush_interval: float) -> None:
+        """Hold one connection of `engine`; errors become the backend's StackscriptsError (`_error`)."""
+        self.location = location
+        self._engine = engine
+        self._lock = threading.RLock()
+        self._closed = True
+        try:
+            self._conn = engine.connect()
+        except SQLAlchemyError as exc:
+            engine.dispose()
+            raise self._error(getattr(exc, "orig", None) or exc) from None
+        self._closed = False
+        self._controller = Controller.current()
+        self._open_steps: set[tuple[str, int]] = set()
+        self._buffer = OutputBuffer(self.flush, flush_interval)
+
+    def _error(self, exc: BaseException) -> StackscriptsError:
+        """The StackscriptsError for a database error: the driver's exception (sqlite3's, psycopg's) when there is
+        one. Each backend says which errors a user can fix (BadInput)."""
+        return StackscriptsError(f"audit store {self.location}: {exc}")
+
+    def _dbapi(self) -> Any:
+        """The DBAPI connection (SQLAlchemy makes a new one if the last was lost: `_tx` invalidates it)."""
+        dbapi = self._conn.connection.dbapi_connection
+        assert dbapi is not None
+        return dbapi
+
+    @contextlib.contextmanager
+    def _tx(self, write: bool = True) -> Iterator[Tx]:
+        """One transaction under the store's lock; committed when the body returns, else rolled back."""
+        with self._lock:
+            if self._closed:
+                raise StackscriptsError(f"audit store {self.location} is closed")
+            errors: tuple[type[BaseException], ...] = (SQLAlchemyError, self._engine.dialect.loaded_dbapi.Error)
+            try:
+                cursor = self._dbapi().cursor()
+            except errors as exc:
+                raise self._error(getattr(exc, "orig", None) or exc) from None
+            try:
+                cursor.execute("BEGIN IMMEDIATE" if write and self.backend == "sqlite" else "BEGIN")
+                try:
+                    yield CoreTx(cursor, self._engine.dialect, self.backend)
+                except BaseException:
+                    self._rollback(cursor)
+                    raise
+                cursor.execute("COMMIT")
+            except errors as exc:
+                self._rollback(cursor)
+                raise self._error(getattr(exc, "orig", None) or exc) from None
+            finally:
+                with contextlib.suppress(Exception):
+                    cursor.close()
+
+    def _rollback(self, cursor: Any) -> None:
+        """End a failed transaction; a connection found lost is dropped (the next transaction makes a new one)."""
+        try:
+            cursor.execute("ROLLBACK")
+        except Exception:
+            pass  # none open (SQLite says so), or the connection is gone
+        if getattr(self._dbapi(), "closed", False):  # psycopg: the server or the network went away
+            self._conn.invalidate()
+
+    def _write(self, body: Callable[[Tx], T], chunks: list[Chunk] | None = None) -> T:
+        """Run body in a write transaction that first saves all buffered output (put back if it fails)."""
+        with self._lock:
+            if chunks is None:
+                chunks = self._buffer.take()
+            try:
+                with self._tx() as tx:
+                    tx.run("INSERT INTO chunks (run_id, idx, stream, text) VALUES (:run_id, :idx, :stream, :data)",
+                           [{"run_id": run_id, "idx": idx, "stream": stream, "data": data}
+                            for run_id, idx, stream, data in chunks])
+                    return body(tx)
+            except BaseException:
+                self._buffer.restore(chunks)
+                raise
+
+    def flush(self) -> None:
+        """Write buffered output now (also done about once a second, and by every step/run end)."""
+        with self._lock:
+            if self._closed:
+                return
+            chunks = self._buffer.take()
+            if chunks:
+                self._write(lambda tx: None, chunks)
+
+    def close(self) -> None:
+        """Flush buffered output and close the connection; further calls raise."""
+        if not hasattr(self, "_buffer"):
+            return  # the connection was never made
+        self._buffer.close()  # outside the lock: the flusher thread may be waiting for it
+        with self._lock:
+            if self._closed:
+                return
+            try:
+                self.flush()
+            finally:
+                self._closed = True
+                try:
+                    self._conn.close()
+                finally:
+                    self._engine.dispose()

@@ -1,0 +1,228 @@
+"""Servers, runs, steps and output on either backend: the store's hot path (start_step, append_output, finish_step).
+
+Each method is one short transaction (store/sql.py `SQLCore._tx`); a write that ends a step or a run first saves
+all buffered output in the same transaction (`_write`), so nothing is lost or reordered. Starting a run takes the
+server's lock: the server's row is locked first (SELECT ... FOR UPDATE on PostgreSQL; SQLite's write transaction
+holds the whole file), so two controllers on two machines cannot both take it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import BadInput, Conflict, NotFound, StackscriptsError
+from ..model import RunState
+from . import queries, rows
+from .base import RunRecord, ServerRecord
+from .liveness import check_lock, dead_runs, interrupt
+from .rows import Row, Tx
+from .sql import SQLCore
+
+STREAMS = ("stdout", "stderr")
+
+
+def _quoted(column: str) -> str:
+    return f'"{column}"'  # servers.user is a reserved word on PostgreSQL
+
+
+class RunsSQL(SQLCore):
+    """Store methods for servers, runs and steps (see store.base.Store)."""
+
+    # servers
+
+    def put_server(self, server: ServerRecord) -> None:
+        if not server.name:
+            raise BadInput("a server needs a name")
+        columns = rows.server_columns(
+            {name: getattr(server, name) for name in rows.SERVER_FIELDS}, frozenset(rows.SERVER_FIELDS))
+        now = time.time()
+        with self._tx() as tx:
+            old = tx.one("SELECT created FROM servers WHERE name = :name", {"name": server.name})
+            columns["created"] = server.created or (old["created"] if old else now)
+            columns["updated"] = now
+            names = ", ".join(_quoted(column) for column in columns)
+            marks = ", ".join(f":{column}" for column in columns)
+            changes = ", ".join(f"{_quoted(column)} = excluded.{_quoted(column)}" for column in columns if column != "name")
+            tx.run(f"INSERT INTO servers ({names}) VALUES ({marks}) ON CONFLICT (name) DO UPDATE SET {changes}", columns)
+
+    def _server(self, tx: Tx, name: str, *, lock: bool = False) -> ServerRecord:
+        row = tx.one(f"SELECT * FROM servers WHERE name = :name{tx.for_update if lock else ''}", {"name": name})
+        if row is None:
+            raise NotFound(f"unknown server {name!r}")
+        return rows.server_from_row(row)
+
+    def get_server(self, name: str) -> ServerRecord:
+        with self._tx(write=False) as tx:
+            return self._server(tx, name)
+
+    def list_servers(self) -> list[ServerRecord]:
+        with self._tx(write=False) as tx:
+            found = tx.all("SELECT * FROM servers ORDER BY name")
+        return [rows.server_from_row(row) for row in found]
+
+    def update_server(self, name: str, **changes: Any) -> ServerRecord:
+        columns = rows.server_columns(changes)
+        with self._tx() as tx:
+            old = self._server(tx, name, lock=True)
+            columns["updated"] = max(time.time(), old.updated + 1e-6)
+            assignments = ", ".join(f"{_quoted(column)} = :{column}" for column in columns)
+            tx.run(f"UPDATE servers SET {assignments} WHERE name = :name_", {**columns, "name_": name})
+            return self._server(tx, name)
+
+    def delete_server(self, name: str) -> None:
+        """Forget a server (its runs stay in the history); Conflict while a run holds it."""
+        with self._tx() as tx:
+            self._server(tx, name, lock=True)
+            check_lock(tx, name, time.time(), self._controller.host)
+            tx.run("DELETE FROM servers WHERE name = :name", {"name": name})
+
+    # the per-server lock and interrupted runs
+
+    def mark_interrupted(self) -> list[str]:
+        """Interrupt running runs whose controller on this host is gone; return their ids."""
+        host = self._controller.host
+        with self._tx(write=False) as tx:  # a read first: most opens find nothing to do
+            if not dead_runs(tx, host):
+                return []
+        now = time.time()
+        with self._tx() as tx:
+            dead = dead_runs(tx, host)
+            for run_id in dead:
+                interrupt(tx, run_id, now)
+        return dead
+
+    # runs and steps
+
+    def _identity(self) -> tuple[Any, ...]:
+        me = self._controller
+        return me.host, me.pid, me.start, me.boot
+
+    def start_run(self, server: str, phase: str, *, who: str, template: str | None,
+                  inputs: Mapping[str, str], resumed_from: str | None = None, revision: str | None = None) -> str:
+        now = time.time()
+        with self._tx() as tx:
+            self._server(tx, server, lock=True)  # start_runs of one server take turns from here
+            if resumed_from is not None:
+                resumed_from = queries.resolve_run(tx, resumed_from)["id"]
+            check_lock(tx, server, now, self._controller.host)
+            run_id = rows.insert_run(tx, self._identity(), (
+                server, rows.text_value(phase), RunState.RUNNING.value, who, template, now, None,
+                rows.dump_json(inputs), resumed_from, None, revision))
+            if not tx.run("INSERT INTO locks (server, run_id, taken) VALUES (:server, :run_id, :now) "
+                          "ON CONFLICT (server) DO NOTHING", {"server": server, "run_id": run_id, "now": now}):
+                raise Conflict(f"{server} is busy: another run took it at this moment", hint="Try again.")
+        return run_id
+
+    def record_attempt(self, server: str, phase: str, *, who: str, template: str | None,
+                       inputs: Mapping[str, str], error: str, resumed_from: str | None = None,
+                       revision: str | None = None) -> str:
+        """A failed run with no steps and its reason; no lock is taken (nothing ran)."""
+        now = time.time()
+        with self._tx() as tx:
+            self._server(tx, server)
+            if resumed_from is not None:
+                resumed_from = queries.resolve_run(tx, resumed_from)["id"]
+            return rows.insert_run(tx, self._identity(), (
+                server, rows.text_value(phase), RunState.FAILED.value, who, template, now, now,
+                rows.dump_json(inputs), resumed_from, error, revision))
+
+    def _running(self, tx: Tx, run_id: str) -> Row:
+        row = tx.one("SELECT * FROM runs WHERE id = :run_id", {"run_id": run_id})
+        if row is None:
+            raise NotFound(f"unknown run {run_id!r}")
+        if row["state"] != RunState.RUNNING.value:
+            raise Conflict(f"run {run_id} has already ended ({row['state']})")
+        return row
+
+    def finish_run(self, run_id: str, state: str, error: str | None = None) -> None:
+        """End a run (succeeded, failed or interrupted), with why it failed outside any step if it did;
+        unfinished steps get an error."""
+        try:
+            final = RunState(rows.text_value(state))
+        except ValueError:
+            final = RunState.RUNNING
+        if final is RunState.RUNNING:
+            raise BadInput(f"cannot finish run {run_id} as {state!r}", hint="Use succeeded, failed or interrupted.")
+        now = time.time()
+        key = {"run_id": run_id, "now": now}
+
+        def body(tx: Tx) -> None:
+            self._running(tx, run_id)
+            tx.run("UPDATE runs SET state = :state, ended = :now, error = :error WHERE id = :run_id",
+                   {**key, "state": final.value, "error": error})
+            tx.run("UPDATE steps SET error = COALESCE(error, :why), ended = :now WHERE run_id = :run_id AND ended IS NULL",
+                   {**key, "why": f"run ended ({final.value}) before the step finished"})
+            tx.run("DELETE FROM locks WHERE run_id = :run_id", key)
+
+        with self._lock:
+            self._write(body)
+            self._open_steps.difference_update([key for key in self._open_steps if key[0] == run_id])
+
+    def start_step(self, run_id: str, index: int, name: str, phase: str, *, sha256: str,
+                   inputs: Mapping[str, str]) -> None:
+        now = time.time()
+        with self._tx() as tx:
+            self._running(tx, run_id)
+            if not tx.run("INSERT INTO steps (run_id, idx, name, phase, sha256, inputs, started) "
+                          "VALUES (:run_id, :idx, :name, :phase, :sha256, :inputs, :now) ON CONFLICT DO NOTHING",
+                          {"run_id": run_id, "idx": index, "name": name, "phase": rows.text_value(phase),
+                           "sha256": sha256 or "", "inputs": rows.dump_json(inputs), "now": now}):
+                raise Conflict(f"run {run_id} already has a step {index}")
+        self._open_steps.add((run_id, index))
+
+    def append_output(self, run_id: str, index: int, stream: str, text: str | bytes) -> None:
+        """Write output of an open step now, before it is shown anywhere (events reach the store first).
+
+        If the write fails (the database busy beyond the timeout, unreachable), the chunk stays buffered and is
+        retried about once a second and before the step or run ends: nothing is lost or reordered.
+        """
+        if stream not in STREAMS:
+            raise BadInput(f"unknown output stream {stream!r}", hint="Use stdout or stderr.")
+        data = text.encode() if isinstance(text, str) else bytes(text)  # kept byte-exact (BLOB, BYTEA)
+        if not data:
+            return
+        if (run_id, index) not in self._open_steps or self._closed:
+            raise Conflict(f"step {index} of run {run_id} is not open in this store")
+        self._buffer.add(run_id, index, stream, data)
+        try:
+            self.flush()
+        except StackscriptsError:
+            pass  # kept in the buffer (restored by _write); the flush thread retries
+
+    def finish_step(self, run_id: str, index: int, exit_code: int | None, error: str | None) -> None:
+        now = time.time()
+        key = {"run_id": run_id, "idx": index}
+
+        def body(tx: Tx) -> None:
+            row = tx.one("SELECT ended FROM steps WHERE run_id = :run_id AND idx = :idx", key)
+            if row is None:
+                raise NotFound(f"run {run_id!r} has no step {index}")
+            if row["ended"] is not None:
+                raise Conflict(f"step {index} of run {run_id} has already ended")
+            tx.run("UPDATE steps SET ended = :now, exit_code = :exit_code, error = :error "
+                   "WHERE run_id = :run_id AND idx = :idx", {**key, "now": now, "exit_code": exit_code, "error": error})
+
+        self._write(body)
+        self._open_steps.discard((run_id, index))
+
+    # queries
+
+    def get_run(self, run_id: str) -> RunRecord:
+        self.flush()  # this process's buffered output belongs in the answer
+        with self._tx(write=False) as tx:
+            return queries.load_run(tx, queries.resolve_run(tx, run_id))
+
+    def list_runs(self, server: str | None = None, limit: int | None = 50) -> list[RunRecord]:
+        """Newest first (limit None or 0: all); steps come without output (get_run has it)."""
+        with self._tx(write=False) as tx:
+            found = queries.recent_runs(tx, server, limit)
+            if server is not None and not found:
+                self._server(tx, server)  # NotFound for a name with no record and no history
+        return found
+
+    def last_failed_step(self, run_id: str) -> int | None:
+        """Index of the last step that failed or was cut short, None if none did."""
+        with self._tx(write=False) as tx:
+            return queries.last_failed_step(tx, queries.resolve_run(tx, run_id)["id"])
