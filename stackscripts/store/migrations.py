@@ -165,6 +165,20 @@ MIGRATIONS: tuple[Migration, ...] = (
             _text("who", "''"), _text("revision"), _text("previous"), _text("message", "''"))),
         CreateIndex("server_events_by_server", "server_events", ("server", "at")),
     )),
+    # the team store (docs/team-store.md): the team each record belongs to (a PostgreSQL role, whose members alone
+    # see and change its rows; on SQLite a label); a run's lease, renewed by its controller, so that a controller
+    # that died on any machine is seen once the lease has expired; each output chunk's byte offset in its step's
+    # stream, so output of any size is kept in order and read (or followed) from any point
+    Migration("teams, run leases and output offsets", (
+        AddColumn("servers", _text("team", "'default'")),
+        AddColumn("runs", _text("team", "'default'")),
+        AddColumn("revisions", _text("team", "'default'")),
+        AddColumn("server_events", _text("team", "'default'")),
+        AddColumn("runs", _real("lease_until")),
+        AddColumn("chunks", Column("byte_offset", "integer")),
+        CreateIndex("runs_by_team", "runs", ("team", "started")),
+        CreateIndex("servers_by_team", "servers", ("team", "name")),
+    )),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
