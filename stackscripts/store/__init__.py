@@ -1,5 +1,5 @@
 """The audit store: servers, runs and steps. One small interface, two backends: SQLite embedded by default,
-PostgreSQL for a team (a `postgresql://` DSN). SQLAlchemy is imported only when a store is opened."""
+PostgreSQL for a team (a `postgresql://` DSN). SQLAlchemy is imported only when a PostgreSQL store is opened."""
 
 from __future__ import annotations
 

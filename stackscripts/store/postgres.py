@@ -16,7 +16,7 @@ from urllib.parse import SplitResult, parse_qsl, unquote, urlencode, urlsplit, u
 
 from ..errors import BadInput, StackscriptsError
 from . import is_dsn
-from .sql import postgres_engine
+from .engine import EngineLink
 from .sql_store import SQLStore
 
 CONNECT_TIMEOUT = 10  # seconds, unless the DSN or PGCONNECT_TIMEOUT says otherwise
@@ -70,11 +70,12 @@ class PostgresStore(SQLStore):
         connect_args: dict[str, object] = {"application_name": "stackscripts"}
         if "connect_timeout" not in query and not os.environ.get("PGCONNECT_TIMEOUT"):
             connect_args["connect_timeout"] = CONNECT_TIMEOUT
-        engine = postgres_engine(user=unquote(parts.username) if parts.username else None,
-                                 host=unquote(parts.hostname) if parts.hostname else None, port=parts.port,
-                                 database=unquote(parts.path.lstrip("/")) or None, query=query,
-                                 connect_args=connect_args)
-        self._connect(engine, self.dsn, flush_interval)
+        def link() -> EngineLink:
+            return EngineLink(user=unquote(parts.username) if parts.username else None,
+                              host=unquote(parts.hostname) if parts.hostname else None, port=parts.port,
+                              database=unquote(parts.path.lstrip("/")) or None, query=query, connect_args=connect_args)
+
+        self._connect(link, self.dsn, flush_interval)
         self._open(migrate=migrate)
 
     def _error(self, exc: BaseException) -> StackscriptsError:

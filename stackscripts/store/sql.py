@@ -1,31 +1,31 @@
-"""The store over SQLAlchemy Core: engines, one connection per store, explicit transactions, buffered output.
+"""The store's machinery on either backend: one connection per store, explicit transactions, buffered output.
 
-The only module that imports SQLAlchemy (psycopg is never imported: SQLAlchemy's `postgresql+psycopg` dialect
-loads it). Everything else in the store writes plain SQL with `:named` parameters, portable between SQLite and
-PostgreSQL, through `Tx` (rows come back as mappings), so that no other module needs SQLAlchemy's types.
+A backend gives the store a `Link`: its one database connection, how a statement's `:named` parameters are written
+for its driver, and which exceptions are its driver's. `SqliteLink` (here) is Python's sqlite3 itself: sqlite3
+takes `:named` parameters as they are written. `store/engine.py` is the PostgreSQL link over SQLAlchemy Core
+(psycopg 3 through SQLAlchemy's `postgresql+psycopg` dialect), the only module that imports SQLAlchemy: it is
+loaded only when a PostgreSQL store is opened, since importing SQLAlchemy costs about a quarter of a second, more
+than the whole of most commands on a SQLite store. Everything else in the store writes plain SQL with `:named`
+parameters, portable between SQLite and PostgreSQL, through `CoreTx` (the `rows.Tx` protocol: rows come back as
+mappings), so no other module needs a driver's or SQLAlchemy's types.
 
-Each store holds one connection of its engine for its whole life (no pool; threads share it under a lock, as the
-flush thread does). The connection is in autocommit mode and the store writes each transaction's bounds itself:
-`BEGIN IMMEDIATE` for a write on SQLite (the write lock is taken at once, so writers wait in turn instead of failing
-at their first write), `BEGIN` otherwise, then `COMMIT` or `ROLLBACK`. Statements are compiled by SQLAlchemy once
-per dialect and run on the connection's DBAPI cursor: SQLAlchemy's execution and transaction layers cost 50-70 us
-a statement, which more than doubled the cost of recording an output chunk (one transaction each) on SQLite.
+Each store holds one connection for its whole life (threads share it under a lock, as the flush thread does). The
+connection is in autocommit mode and the store writes each transaction's bounds itself: `BEGIN IMMEDIATE` for a
+write on SQLite (the write lock is taken at once, so writers wait in turn instead of failing at their first
+write), `BEGIN` otherwise, then `COMMIT` or `ROLLBACK`. Statements run on the driver's cursor: SQLAlchemy's
+execution and transaction layers cost 50-70 us a statement, which more than doubled the cost of recording an
+output chunk (one transaction each).
 """
 
 from __future__ import annotations
 
+import abc
 import contextlib
-import functools
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
-
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import URL, Dialect, Engine
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.pool import NullPool
 
 from ..errors import StackscriptsError
 from .base import Store
@@ -36,49 +36,73 @@ from .rows import Params, Row, Tx
 T = TypeVar("T")
 
 
-def sqlite_engine(connect: Callable[[], sqlite3.Connection]) -> Engine:
-    """An engine whose connection `connect` makes (in autocommit mode: isolation_level None)."""
-    return create_engine("sqlite+pysqlite://", creator=connect, poolclass=NullPool, isolation_level="AUTOCOMMIT")
-
-
-def postgres_engine(*, user: str | None, host: str | None, port: int | None, database: str | None,
-                    query: Mapping[str, str], connect_args: Mapping[str, Any]) -> Engine:
-    """An engine for one PostgreSQL database; never given a password (libpq finds it: store/postgres.py)."""
-    url = URL.create("postgresql+psycopg", username=user, host=host, port=port, database=database, query=dict(query))
-    return create_engine(url, poolclass=NullPool, connect_args=dict(connect_args), isolation_level="AUTOCOMMIT")
-
-
 @dataclass(frozen=True)
 class Compiled:
     """A statement as its driver takes it: SQL in the driver's parameter style, and the order of positional ones."""
 
     sql: str
-    order: tuple[str, ...] | None  # None: the driver takes a mapping (psycopg's %(name)s)
+    order: tuple[str, ...] | None  # None: the driver takes a mapping (sqlite3's :name, psycopg's %(name)s)
 
     def bind(self, params: Params) -> Any:
         return params if self.order is None else tuple(params[name] for name in self.order)
 
 
-@functools.lru_cache(maxsize=2048)
-def compiled(sql: str, dialect: Dialect) -> Compiled:
-    """SQL text with :named parameters compiled by SQLAlchemy for one dialect, once."""
-    done = text(sql).compile(dialect=dialect)
-    order = tuple(done.positiontup or ()) if done.positional else None
-    return Compiled(done.string, order)
+class Link(abc.ABC):
+    """A store's one connection to its database, as its backend makes it."""
+
+    dialect = ""  # "sqlite" or "postgresql"
+    errors: tuple[type[BaseException], ...] = ()  # the driver's (and its wrapper's) exceptions
+
+    @abc.abstractmethod
+    def compile(self, sql: str) -> Compiled:
+        """SQL text with :named parameters, as the driver takes it."""
+
+    @abc.abstractmethod
+    def dbapi(self) -> Any:
+        """The DBAPI connection (a new one if the last was lost: see `lost`)."""
+
+    def original(self, exc: BaseException) -> BaseException:
+        """The driver's own exception inside a wrapper's."""
+        return exc
+
+    def lost(self) -> None:  # noqa: B027 (a hook: most links have nothing to drop)
+        """Called after a failed transaction: drop a connection the server or network closed."""
+
+    @abc.abstractmethod
+    def close(self) -> None: ...
+
+
+class SqliteLink(Link):
+    """Python's sqlite3 connection itself (autocommit: isolation_level None); sqlite3 takes :named parameters."""
+
+    dialect = "sqlite"
+    errors = (sqlite3.Error,)
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self.connection = connection
+
+    def compile(self, sql: str) -> Compiled:
+        return Compiled(sql, None)
+
+    def dbapi(self) -> sqlite3.Connection:
+        return self.connection
+
+    def close(self) -> None:
+        self.connection.close()
 
 
 class CoreTx:
     """One transaction of a store (the `rows.Tx` protocol): SQL text with :named parameters in, rows as mappings."""
 
-    __slots__ = ("_cursor", "_dialect", "dialect")
+    __slots__ = ("_cursor", "_link", "dialect")
 
-    def __init__(self, cursor: Any, dialect: Dialect, name: str) -> None:
+    def __init__(self, cursor: Any, link: Link) -> None:
         self._cursor = cursor  # the DBAPI cursor of the store's connection
-        self._dialect = dialect
-        self.dialect = name  # "sqlite" or "postgresql", for the few statements that differ
+        self._link = link
+        self.dialect = link.dialect  # "sqlite" or "postgresql", for the few statements that differ
 
     def _execute(self, sql: str, params: Params | None) -> Any:
-        statement = compiled(sql, self._dialect)
+        statement = self._link.compile(sql)
         if params is None and statement.order is None:
             self._cursor.execute(statement.sql)
         else:
@@ -90,7 +114,7 @@ class CoreTx:
         if isinstance(params, Sequence):
             if not params:
                 return 0
-            statement = compiled(sql, self._dialect)
+            statement = self._link.compile(sql)
             self._cursor.executemany(statement.sql, [statement.bind(one) for one in params])
             return int(self._cursor.rowcount)
         return int(self._execute(sql, params).rowcount)
@@ -123,17 +147,15 @@ class SQLCore(Store):
     location = ""  # where it is, safe to print (a path; a DSN without its password)
     read_only = False
 
-    def _connect(self, engine: Engine, location: str, flush_interval: float) -> None:
-        """Hold one connection of `engine`; errors become the backend's StackscriptsError (`_error`)."""
+    def _connect(self, make: Callable[[], Link], location: str, flush_interval: float) -> None:
+        """Hold the connection `make` opens; errors become the backend's StackscriptsError (`_error`)."""
         self.location = location
-        self._engine = engine
         self._lock = threading.RLock()
         self._closed = True
         try:
-            self._conn = engine.connect()
-        except SQLAlchemyError as exc:
-            engine.dispose()
-            raise self._error(getattr(exc, "orig", None) or exc) from None
+            self._link = make()
+        except Exception as exc:
+            raise self._error(exc) from None
         self._closed = False
         self._controller = Controller.current()
         self._open_steps: set[tuple[str, int]] = set()
@@ -145,10 +167,7 @@ class SQLCore(Store):
         return StackscriptsError(f"audit store {self.location}: {exc}")
 
     def _dbapi(self) -> Any:
-        """The DBAPI connection (SQLAlchemy makes a new one if the last was lost: `_tx` invalidates it)."""
-        dbapi = self._conn.connection.dbapi_connection
-        assert dbapi is not None
-        return dbapi
+        return self._link.dbapi()
 
     @contextlib.contextmanager
     def _tx(self, write: bool = True) -> Iterator[Tx]:
@@ -156,22 +175,22 @@ class SQLCore(Store):
         with self._lock:
             if self._closed:
                 raise StackscriptsError(f"audit store {self.location} is closed")
-            errors: tuple[type[BaseException], ...] = (SQLAlchemyError, self._engine.dialect.loaded_dbapi.Error)
+            errors = self._link.errors
             try:
                 cursor = self._dbapi().cursor()
             except errors as exc:
-                raise self._error(getattr(exc, "orig", None) or exc) from None
+                raise self._error(self._link.original(exc)) from None
             try:
                 cursor.execute("BEGIN IMMEDIATE" if write and self.backend == "sqlite" else "BEGIN")
                 try:
-                    yield CoreTx(cursor, self._engine.dialect, self.backend)
+                    yield CoreTx(cursor, self._link)
                 except BaseException:
                     self._rollback(cursor)
                     raise
                 cursor.execute("COMMIT")
             except errors as exc:
                 self._rollback(cursor)
-                raise self._error(getattr(exc, "orig", None) or exc) from None
+                raise self._error(self._link.original(exc)) from None
             finally:
                 with contextlib.suppress(Exception):
                     cursor.close()
@@ -182,8 +201,7 @@ class SQLCore(Store):
             cursor.execute("ROLLBACK")
         except Exception:
             pass  # none open (SQLite says so), or the connection is gone
-        if getattr(self._dbapi(), "closed", False):  # psycopg: the server or the network went away
-            self._conn.invalidate()
+        self._link.lost()
 
     def _write(self, body: Callable[[Tx], T], chunks: list[Chunk] | None = None) -> T:
         """Run body in a write transaction that first saves all buffered output (put back if it fails)."""
@@ -221,7 +239,4 @@ class SQLCore(Store):
                 self.flush()
             finally:
                 self._closed = True
-                try:
-                    self._conn.close()
-                finally:
-                    self._engine.dispose()
+                self._link.close()

@@ -1,9 +1,9 @@
-"""`SQLStore`: the whole Store interface over SQLAlchemy Core, the same code for SQLite and PostgreSQL.
+"""`SQLStore`: the whole Store interface, the same code for SQLite and PostgreSQL (SQLAlchemy Core for PostgreSQL).
 
-Its parts: store/sql.py (engine, connection, transactions, buffered output), store/sql_runs.py (servers, runs,
+Its parts: store/sql.py (the connection, transactions, buffered output), store/sql_runs.py (servers, runs,
 steps, output), store/sql_revisions.py (revisions, blobs, server events), store/schema_state.py with
 store/migrations.py (one schema, one set of migrations). The backends (store/sqlite.py, store/postgres.py) only
-make the engine, say what their errors mean, and where they are.
+make the connection (a `sql.Link`), say what their errors mean, and where they are.
 """
 
 from __future__ import annotations

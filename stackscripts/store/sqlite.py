@@ -1,7 +1,7 @@
 """The embedded audit store: one SQLite file in WAL mode, shared by threads and processes.
 
-`SQLiteStore` is `SQLStore` (store/sql_store.py, the same code as PostgreSQL's) over an engine whose one
-connection store/sqlite_file.py opens: the file checked and created private, WAL, synchronous=NORMAL, foreign keys,
+`SQLiteStore` is `SQLStore` (store/sql_store.py, the same code as PostgreSQL's) over the one sqlite3 connection
+store/sqlite_file.py opens (`sql.SqliteLink`): the file checked and created private, WAL, synchronous=NORMAL, foreign keys,
 a busy timeout, and a read-only fallback when this process may not write the file.
 """
 
@@ -12,7 +12,7 @@ import sqlite3
 from pathlib import Path
 
 from ..errors import BadInput, StackscriptsError
-from .sql import sqlite_engine
+from .sql import SqliteLink
 from .sql_store import SQLStore
 from .sqlite_file import connector, default_db_path, store_error
 
@@ -35,7 +35,7 @@ class SQLiteStore(SQLStore):
             raise BadInput("the audit store path is empty", hint="Pass --db FILE, or leave it out for the default.")
         self.path = Path(path) if path is not None else default_db_path()
         connect, self.read_only = connector(self.path, busy_timeout, read_only)
-        self._connect(sqlite_engine(connect), str(self.path), flush_interval)
+        self._connect(lambda: SqliteLink(connect()), str(self.path), flush_interval)
         self._open(migrate=migrate and not read_only)
 
     def _prepare(self) -> None:
