@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 SS := .venv/bin/stackscripts
 
-.PHONY: setup check test demo bench bench-sharing
+.PHONY: setup check test demo bench bench-sharing bench-store
 
 setup:
 	@bash .ci/setup.sh
@@ -27,3 +27,7 @@ bench: setup
 # shared libraries: fetch through each source, validate against 5,000 locked scripts (docs/performance-sharing.md)
 bench-sharing: setup
 	$(PY) -m benchmarks.sharing
+
+# the team store: a fleet, output chunks and runs list on SQLite beside PostgreSQL (docs/performance-store.md)
+bench-store: setup
+	$(PY) -m benchmarks.store

@@ -20,6 +20,8 @@ sources' registry, which this layer does not import).
     store: ~/.local/state/stackscripts/audit.db        # a path or a URL (postgresql://...)
     cloud: local
     credential backends: [env, file]
+    keys: ssm                       # where launch stores the SSH keys it makes (after $STACKSCRIPTS_KEY_BACKEND)
+    team: web                       # the team this project's records belong to (after $STACKSCRIPTS_TEAM)
 
 `STACKSCRIPTS_PROJECT` names the file directly (no walking).
 """
@@ -37,10 +39,14 @@ from .errors import BadInput
 from .revisions.refs import NAME, check_version, library_name_problem, split_ref
 
 FILE_NAME = "stackscripts.yaml"
-TOP_KEYS = ("libraries", "trust", "store", "cloud", "credential backends")
+TOP_KEYS = ("libraries", "trust", "store", "cloud", "credential backends", "keys", "team")
 LIBRARY_KEYS = ("source", "ref")
 TRUST_KEYS = ("allowed signers", "required")
 _BACKEND = re.compile(r"[a-z][a-z0-9_-]*")
+# A team's name: on PostgreSQL the role whose members see its records (docs/team-store.md), so no pg_ prefix and
+# none of PostgreSQL's reserved role names.
+TEAM_NAME = re.compile(r"[a-z_][a-z0-9_-]{0,62}")
+_RESERVED_ROLES = frozenset({"public", "none", "current_user", "session_user", "current_role", "stackscripts_admin"})
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,8 @@ class Project:
     cloud: str | None = None
     credential_backends: tuple[str, ...] | None = None
     trust: tuple[TrustSpec, ...] = ()
+    keys: str | None = None  # the credential backend launch stores SSH keys in (None: files in the state dir)
+    team: str | None = None  # the team its records belong to (None: $STACKSCRIPTS_TEAM, else "default")
 
     @property
     def folder(self) -> Path:
@@ -116,6 +124,12 @@ def default_store() -> str | None:
     return str(path if path.is_absolute() else found.folder / path)
 
 
+def default_team() -> str | None:
+    """The project file's `team`, None without one."""
+    found = current()
+    return found.team if found is not None else None
+
+
 def default_credential_backends() -> tuple[str, ...] | None:
     """The project file's `credential backends`, None without them."""
     found = current()
@@ -149,7 +163,38 @@ def loads(text: str, path: Path) -> Project:
     trust = _mapping(data, "trust", file, "namespaces to their allowed signers",
                      "Write 'trust:' then '  acme: {allowed signers: keys/acme.allowed}'.")
     rules = tuple(_trust(ns, value, path, trust) for ns, value in trust.items())
-    return Project(path, libraries, _text(data, "store", file), _text(data, "cloud", file), backends, rules)
+    return Project(path, libraries, _text(data, "store", file), _text(data, "cloud", file), backends, rules,
+                   keys=_keys(data, file), team=_team(data, file))
+
+
+def team_problem(name: str) -> str | None:
+    """Why a team name is not one (None when it is): lowercase letters, digits, '_' and '-', 63 at most."""
+    if not TEAM_NAME.fullmatch(name):
+        return (f"{name!r} is not a team name: lowercase letters, digits, '_' and '-', starting with a letter or '_', "
+                "at most 63")
+    if name.startswith("pg_") or name in _RESERVED_ROLES:
+        return f"{name!r} cannot be a team name: PostgreSQL reserves it (or stackscripts uses it) as a role name"
+    return None
+
+
+def _team(data: dict[str, Any], file: str) -> str | None:
+    value = data.get("team")
+    if value is None:
+        return None
+    problem = team_problem(value) if isinstance(value, str) else f"'team' must be a team name, not {value!r}"
+    if problem:
+        raise _bad(problem, file, data, "team", "Write 'team: web' (the team's PostgreSQL role on a team store).")
+    return str(value)
+
+
+def _keys(data: dict[str, Any], file: str) -> str | None:
+    value = data.get("keys")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _BACKEND.fullmatch(value) or value == "env":
+        raise _bad(f"'keys' must name a credential backend that can store keys, not {value!r}", file, data, "keys",
+                   "Write 'keys: ssm' (or secretsmanager, or file).")
+    return value
 
 
 def _trust(namespace: Any, value: Any, path: Path, parent: dict[str, Any]) -> TrustSpec:

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from ..plan import ResolvedTemplate
     from ..render.cloudinit import UserData
     from ..store.base import RunRecord, ServerRecord, StepRecord, Store
-    from . import libraries, reports, revisions, store
+    from . import libraries, output, reports, revisions, store
     from .controller import Controller
     from .deploy import deploy
     from .design import (
@@ -105,7 +105,8 @@ __all__ = [
     "RunFailed", "RunFinished", "RunRecord", "RunResult", "RunStarted", "RunState", "ScaffoldResult", "Script",
     "ServerOutcome", "ServerRecord", "ServerState", "StackscriptsError", "StepFinished", "StepOutput", "StepRecord",
     "StepResult", "StepStarted", "Store", "Subscriber", "Template", "Text", "UserData", "catalog", "deploy",
-    "fleet_boot", "libraries", "lint", "list_scripts", "list_templates", "load_template", "plan", "render_bundles",
+    "fleet_boot", "libraries", "lint", "list_scripts", "list_templates", "load_template", "output", "plan",
+    "render_bundles",
     "render_user_data", "reports",
     "revisions", "run_fleet", "scaffold_script", "store", "show_script", "template_inputs", "unset_required", "user_data",
     "validate_template",
@@ -117,7 +118,7 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     """Import a public name from its module on first use, then keep it here."""
-    if name in ("reports", "libraries", "revisions", "store"):
+    if name in ("reports", "libraries", "output", "revisions", "store"):
         value: Any = import_module(f".{name}", __name__)
     elif name in _WHERE:
         value = getattr(import_module(_WHERE[name], __name__), name)

@@ -62,6 +62,8 @@ class Controller:
         self.catalog = Catalog.from_specs(list(libraries or []))
         self.creds = credentials or Credentials()
         self.transport = transports.get(transport)()
+        if credentials is not None and hasattr(self.transport, "credentials"):
+            self.transport.credentials = credentials  # a server's cred: key comes from the caller's backends too
         self.bus = EventBus([StoreRecorder(self.store), *subscribers])
         self._secrets: dict[str, SecretSet] = {}  # host:port -> the secrets of the runs there now
         self._secrets_lock = threading.Lock()
@@ -83,7 +85,7 @@ class Controller:
             self.store.get_server(name)
         except BadInput:
             self.store.put_server(record)
-            return record
+            return self.store.get_server(name)  # as stored: in the store's team
         raise Conflict(f"server {name} already exists", hint=f"Remove it first with 'stackscripts servers remove {name}'.")
 
     def forget_key(self, name: str) -> ServerRecord:
@@ -158,11 +160,11 @@ class Controller:
         return self._execute(record, plan, dict(record.inputs), keep_going=True, budget=budget,
                              revision=record.revision, template=record.template)
 
-    def runs(self, server: str | None = None, limit: int = 50) -> list[RunRecord]:
-        """Recorded runs, newest first (one server's when named); steps without their output."""
+    def runs(self, server: str | None = None, limit: int = 50, team: str | None = None) -> list[RunRecord]:
+        """Recorded runs, newest first (one server's, one team's, when named); steps without their output."""
         if server is not None:
             self.store.get_server(server)
-        return self.store.list_runs(server, limit)
+        return self.store.list_runs(server, limit, team)
 
     def get_run(self, run_id: str) -> RunRecord:
         """One run with its steps and their output; NotFound for an unknown id."""

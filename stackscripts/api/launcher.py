@@ -16,7 +16,7 @@ from ..providers.base import DEPLOYMENT_TAG, SERVER_TAG, TEMPLATE_TAG, LaunchSpe
 from ..store.base import ServerRecord
 from ..store.liveness import Controller as Process
 from ..templates import load_template
-from ..transport.keys import ensure_keypair
+from ..transport.keys import launch_key
 from .controller import Controller, check_budget
 from .inputs import Inputs, input_layers
 from .interrupts import InterruptGuard
@@ -108,17 +108,18 @@ class Launcher:
             existing = None
         if existing is not None and existing.state != ServerState.TERMINATED.value:
             raise BadInput(f"server {name} already exists ({existing.state})", hint="Terminate it first or pick another name.")
-        key_path, public_key = ensure_keypair(key_name or deployment or name)
+        key_name = key_name or deployment or name
+        key, public_key = launch_key(key_name)  # a 0600 file, or cred:stackscripts-key-NAME in the key backend
         token = new_launch_token()
         me = Process.current()
         self.c.store.put_server(ServerRecord(name=name, state=ServerState.PENDING.value, cloud=cloud,
                                              template=str(Path(template).resolve()), template_sha256=loaded.sha256,
-                                             key_path=str(key_path), user=settings.ssh_user, deployment=deployment,
+                                             key_path=key, user=settings.ssh_user, deployment=deployment,
                                              extra={"launching": True, "launch_token": token,
                                                     "launched_by": {"host": me.host, "pid": me.pid, "start": me.start,
                                                                     "boot": me.boot}}))
         tags = {SERVER_TAG: name, TEMPLATE_TAG: loaded.sha256, **({DEPLOYMENT_TAG: deployment} if deployment else {})}
-        spec = LaunchSpec(server=name, settings=settings, public_key=public_key, key_name=key_path.stem, tags=tags,
+        spec = LaunchSpec(server=name, settings=settings, public_key=public_key, key_name=key_name, tags=tags,
                           token=token)
         launch_started = time.time()
 

@@ -11,7 +11,7 @@ from typing import Any
 from ..errors import BadInput, NotFound
 from ..inputs.creds import Credentials
 from ..inputs.materialize import EnvLookup, value_text
-from ..inputs.values import parse_value
+from ..inputs.values import CRED_RE, parse_value
 from ..store.base import ServerRecord, Store
 from ..store.liveness import Controller as Process
 from ..store.liveness import is_alive
@@ -67,12 +67,21 @@ def new_server(name: str, host: str, port: int = 22, key: str | None = None) -> 
                        hint="Use letters, digits, '-', '_' and '.', starting with a letter or digit.")
     user, address = parse_host(host)
     check_port(port)
-    key_path = None
-    if key:
-        key_path = str(Path(os.path.expanduser(key)).resolve())
-        if not Path(key_path).is_file():
-            raise BadInput("SSH key file not found", file=key_path, hint="Pass --key with a private key file.")
-    return ServerRecord(name=name, host=address, port=port, user=user, key_path=key_path)
+    return ServerRecord(name=name, host=address, port=port, user=user, key_path=check_key(key) if key else None)
+
+
+def check_key(key: str) -> str:
+    """What a server record keeps for --key: `cred:NAME` as given (fetched from the credential backends at each
+    connection, so anyone who reaches them can connect), else the absolute path of a private key file."""
+    if key.startswith("cred:"):
+        if not CRED_RE.match(key[len("cred:"):]):
+            raise BadInput(f"--key {key!r}: invalid credential name",
+                           hint="Write --key cred:NAME with letters, digits, '_', '-', '.' or '/', or a key file.")
+        return key
+    path = str(Path(os.path.expanduser(key)).resolve())
+    if not Path(path).is_file():
+        raise BadInput("SSH key file not found", file=path, hint="Pass --key with a private key file, or cred:NAME.")
+    return path
 
 
 def address(record: ServerRecord) -> str:

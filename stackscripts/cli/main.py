@@ -24,7 +24,7 @@ COMMANDS = {
     "resume": ("stackscripts.cli.resume", "Continue a stranded boot from the failed step."),
     "decommission": ("stackscripts.cli.decommission", "Run a server's decommission scripts."),
     "fleet": ("stackscripts.cli.fleet", "Boot many servers at once."),
-    "runs": ("stackscripts.cli.runs", "Recorded runs: list, show, log, export."),
+    "runs": ("stackscripts.cli.runs", "Recorded runs: list, show, log (--follow), export, prune."),
     "launch": ("stackscripts.cli.launch", "Launch a server from a template on a cloud and boot it."),
     "deploy": ("stackscripts.cli.deploy", "Launch and boot every server of a deployment."),
     "terminate": ("stackscripts.cli.terminate", "Decommission, then destroy a server's instance."),

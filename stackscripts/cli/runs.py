@@ -1,17 +1,16 @@
-"""`stackscripts runs ...`: list, show, log — read from the audit store."""
+"""`stackscripts runs ...`: list, show, export — read from the audit store; log (cli/runs_log.py) and prune
+(cli/runs_prune.py) are their own modules."""
 
 from __future__ import annotations
 
-import sys
 import time
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from .common import controller, db_option
-from .live import collapse, fmt_duration
+from .live import fmt_duration
 from .output import console, emit, json_option, table
-from .termsafe import printable
 
 if TYPE_CHECKING:
     from ..store.base import RunRecord
@@ -29,19 +28,22 @@ def command() -> None:
 @command.command("list")
 @click.option("--server", help="Only this server's runs.")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1_000_000))
+@click.option("--team", help="Only this team's runs (default: every run you may see).")
 @db_option
 @json_option
 @click.pass_context
-def list_(ctx: click.Context, server: str | None, limit: int, db: str | None, as_json: bool) -> None:
-    """Newest first: id, server, phase, state, who, when, duration."""
+def list_(ctx: click.Context, server: str | None, limit: int, team: str | None, db: str | None,
+          as_json: bool) -> None:
+    """Newest first: id, server, phase, state, who, when, duration, team."""
     with controller(db, printer=False) as c:
-        runs = c.runs(server, limit)
+        runs = c.runs(server, limit, team)
 
     def human() -> None:
-        t = table("Run", "Server", "Phase", "State", "Steps", "Started", "Duration", "Who")
+        t = table("Run", "Server", "Phase", "State", "Steps", "Started", "Duration", "Who", "Team")
         for r in runs:
             duration = fmt_duration(r.ended - r.started) if r.ended else "-"
-            t.add_row(r.id, r.server, r.phase, r.state.value, str(len(r.steps)), _when(r.started), duration, r.who)
+            t.add_row(r.id, r.server, r.phase, r.state.value, str(len(r.steps)), _when(r.started), duration, r.who,
+                      r.team)
         console().print(t)
 
     emit(ctx, [{**_summary(r), "steps": len(r.steps)} for r in runs], human, as_json=as_json)
@@ -50,7 +52,7 @@ def list_(ctx: click.Context, server: str | None, limit: int, db: str | None, as
 def _summary(r: RunRecord) -> dict[str, Any]:
     return {"id": r.id, "server": r.server, "phase": r.phase, "state": r.state.value, "who": r.who,
             "template": r.template, "started": r.started, "ended": r.ended, "resumed_from": r.resumed_from,
-            "error": r.error, "revision": r.revision}
+            "error": r.error, "revision": r.revision, "team": r.team}
 
 
 @command.command("show")
@@ -85,43 +87,6 @@ def show(ctx: click.Context, run_id: str, db: str | None, as_json: bool) -> None
     emit(ctx, {**_summary(r), "inputs": dict(r.inputs), "steps": steps}, human, as_json=as_json)
 
 
-@command.command("log")
-@click.argument("run_id")
-@click.argument("step", type=int)
-@click.option("--stderr", "stream", flag_value="stderr", help="Only stderr.")
-@click.option("--stdout", "stream", flag_value="stdout", help="Only stdout.")
-@click.option("--raw", is_flag=True, help="The exact bytes the step wrote (control sequences included).")
-@db_option
-@json_option
-@click.pass_context
-def log(ctx: click.Context, run_id: str, step: int, stream: str | None, raw: bool, db: str | None,
-        as_json: bool) -> None:
-    """A step's output (STEP counts from 1), interleaved unless --stdout/--stderr.
-
-    On a terminal, control characters the step printed are shown as escapes (\\x1b...) and progress
-    lines drawn with \\r as their last state; --raw writes the exact recorded bytes."""
-    from ..errors import NotFound
-
-    with controller(db, printer=False) as c:
-        r = c.get_run(run_id)
-    found = next((s for s in r.steps if s.index == step - 1), None)
-    if found is None:
-        have = ", ".join(str(s.index + 1) for s in r.steps) or "none"
-        raise NotFound(f"run {r.id} has no step {step}", hint=f"It has steps {have}.")
-    text = {"stdout": found.stdout, "stderr": found.stderr}.get(stream or "", found.output)
-
-    def human() -> None:
-        if raw:
-            sys.stdout.flush()
-            sys.stdout.buffer.write(found.raw(stream))
-        elif sys.stdout.isatty():
-            sys.stdout.write("\n".join(printable(collapse(line)) for line in text.split("\n")))
-        else:
-            sys.stdout.write(text)
-
-    emit(ctx, {"run_id": r.id, "step": step, "stream": stream or "output", "text": text}, human, as_json=as_json)
-
-
 @command.command("export")
 @click.argument("run_id")
 @click.option("--s3", "s3_url", metavar="s3://BUCKET/PREFIX", help="Write the record to S3 as <prefix>/<run id>.json.")
@@ -142,3 +107,13 @@ def export(ctx: click.Context, run_id: str, s3_url: str | None, db: str | None, 
             return
         record = reports.export_run(c, run_id)
     emit(ctx, record, lambda: click.echo(json.dumps(record, indent=2, ensure_ascii=False)), as_json=as_json)
+
+
+def _add(module: str) -> None:
+    from importlib import import_module
+
+    command.add_command(import_module(f"stackscripts.cli.{module}").command)
+
+
+_add("runs_log")
+_add("runs_prune")

@@ -23,12 +23,14 @@ def command() -> None:
 @click.argument("name")
 @click.option("--host", required=True, metavar="[USER@]HOST", help="Address of an existing server.")
 @click.option("--port", default=22, show_default=True, type=int)
-@click.option("--key", metavar="FILE", help="Private key to log in with (default: your SSH agent/keys).")
+@click.option("--key", metavar="FILE|cred:NAME",
+              help="Private key to log in with: a file, or cred:NAME fetched from the credential backends at each "
+                   "connection (default: your SSH agent/keys).")
 @db_option
 @json_option
 @click.pass_context
 def add(ctx: click.Context, name: str, host: str, port: int, key: str | None, db: str | None, as_json: bool) -> None:
-    """Record an existing server (no cloud needed)."""
+    """Record an existing server (no cloud needed). A cred:NAME key is kept as that reference, never as the key."""
     from ..api.servers import address
 
     with controller(db, printer=False) as c:
@@ -38,25 +40,26 @@ def add(ctx: click.Context, name: str, host: str, port: int, key: str | None, db
 
 @command.command("list")
 @click.option("--reconcile", is_flag=True, help="Ask each cloud for its instances; flag orphans and vanished servers.")
+@click.option("--team", help="Only this team's servers (default: every server you may see).")
 @db_option
 @json_option
 @click.pass_context
-def list_(ctx: click.Context, reconcile: bool, db: str | None, as_json: bool) -> None:
-    """Every server with its state and template."""
+def list_(ctx: click.Context, reconcile: bool, team: str | None, db: str | None, as_json: bool) -> None:
+    """Every server with its state, template, cloud and team."""
     findings: list[Discrepancy] = []
     with controller(db, printer=False) as c:
         if reconcile:
             from ..api.launcher import Launcher
 
             findings = Launcher(c).reconcile()
-        servers = c.store.list_servers()
+        servers = c.store.list_servers(team)
 
     def human() -> None:
         from ..api.servers import address
 
-        t = table("Server", "Address", "State", "Template", "Cloud")
+        t = table("Server", "Address", "State", "Template", "Cloud", "Team")
         for s in servers:
-            t.add_row(s.name, address(s) if s.host else "-", s.state, s.template or "-", s.cloud or "-")
+            t.add_row(s.name, address(s) if s.host else "-", s.state, s.template or "-", s.cloud or "-", s.team)
         console().print(t)
         for f in findings:
             console().print(f"[yellow]{f['kind']}[/] {f.get('cloud')}: {f.get('server', '')} {f.get('node_id', '')[:12]} "

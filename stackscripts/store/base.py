@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +32,7 @@ class ServerRecord:
     created: float = 0.0
     updated: float = 0.0
     revision: str | None = None  # the template revision it is pinned to (boot, upgrade): sha256:...
+    team: str = "default"  # whose it is: on PostgreSQL only the team role's members see it (docs/team-store.md)
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class StepRecord:
     stderr: str = ""
     output: str = ""  # interleaved
     chunks: tuple[tuple[str, bytes], ...] = ()  # (stream, exact bytes) in arrival order, as the step wrote them
+    pruned: int | None = None  # the bytes of output `runs prune` removed (None: its output is all there)
 
     def raw(self, stream: str | None = None) -> bytes:
         """The exact bytes of one stream, or of both interleaved (stream None)."""
@@ -75,10 +77,33 @@ class RunRecord:
     resumed_from: str | None = None
     error: str | None = None  # why it failed outside any step (e.g. the connection failed before the first)
     revision: str | None = None  # the template revision it ran (sha256:...); None for runs before revisions
+    team: str = "default"  # its server's team when it started
 
     def __post_init__(self) -> None:
         if not isinstance(self.state, RunState):  # a backend or a caller that gives the stored text
             object.__setattr__(self, "state", RunState(self.state))
+
+
+@dataclass(frozen=True)
+class OutputChunk:
+    """A piece of a step's output as stored: its place in the step's output (both streams in arrival order)."""
+
+    seq: int  # arrival order among all chunks (a reader's cursor: `read_output(after=seq)`)
+    offset: int  # its first byte's offset in the step's output (both streams, interleaved as they arrived)
+    stream: str  # stdout or stderr
+    data: bytes
+
+
+@dataclass(frozen=True)
+class PruneResult:
+    """What `prune_output` removed (or, dry_run, would remove)."""
+
+    before: float  # runs that ended before this time
+    runs: int  # runs whose output was removed
+    steps: int
+    chunks: int
+    bytes: int
+    dry_run: bool = False
 
 
 @dataclass(frozen=True)
@@ -92,6 +117,7 @@ class RevisionRecord:
     message: str = ""
     manifest: bytes = b""  # canonical manifest bytes (revisions.manifest.parse reads them)
     source: str | None = None  # the template file it was made from, on the machine that made it
+    team: str = "default"  # the team that kept it first (other teams that kept the same revision see it too)
 
 
 @dataclass(frozen=True)
@@ -110,6 +136,8 @@ class ServerEvent:
 class Store(abc.ABC):
     """Durable record of servers, runs and steps. Masked values only ever reach it."""
 
+    team: str = "default"  # the team its new servers and revisions belong to (open_store sets it)
+
     # servers
     @abc.abstractmethod
     def put_server(self, server: ServerRecord) -> None:
@@ -120,7 +148,8 @@ class Store(abc.ABC):
         """Raise NotFound for an unknown server."""
 
     @abc.abstractmethod
-    def list_servers(self) -> list[ServerRecord]: ...
+    def list_servers(self, team: str | None = None) -> list[ServerRecord]:
+        """By name; one team's when given (on PostgreSQL, only those of the user's teams are ever seen)."""
 
     @abc.abstractmethod
     def update_server(self, name: str, **changes: Any) -> ServerRecord: ...
@@ -158,11 +187,13 @@ class Store(abc.ABC):
         """Commit the step durably before returning."""
 
     @abc.abstractmethod
-    def get_run(self, run_id: str) -> RunRecord:
-        """A run with its steps; NotFound if unknown, BadInput if ambiguous (any unique part of the id is accepted)."""
+    def get_run(self, run_id: str, *, output: bool = True) -> RunRecord:
+        """A run with its steps; NotFound if unknown, BadInput if ambiguous (any unique part of the id is accepted).
+        output=False: the steps without their output (read it with `read_output`, in pieces)."""
 
     @abc.abstractmethod
-    def list_runs(self, server: str | None = None, limit: int = 50) -> list[RunRecord]: ...
+    def list_runs(self, server: str | None = None, limit: int = 50, team: str | None = None) -> list[RunRecord]:
+        """Newest first; one server's, or one team's, when given."""
 
     @abc.abstractmethod
     def last_failed_step(self, run_id: str) -> int | None:
@@ -170,7 +201,24 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def mark_interrupted(self) -> list[str]:
-        """Interrupt running runs whose controller died, freeing their servers; return their ids."""
+        """Interrupt running runs whose controller died (a local pid gone, or a lease expired on any machine),
+        freeing their servers; return their ids."""
+
+    # output, read in pieces, followed as it streams, pruned (docs/team-store.md)
+    @abc.abstractmethod
+    def read_output(self, run_id: str, index: int, *, after: int = 0) -> Iterator[OutputChunk]:
+        """A step's output chunks in arrival order, read a page at a time (memory stays bounded whatever its size);
+        `after`: the `seq` of the last chunk already read."""
+
+    @abc.abstractmethod
+    def follow_output(self, run_id: str, index: int, *, after: int = 0) -> Iterator[OutputChunk]:
+        """A step's output as it arrives, from any controller on any machine; ends when the step has ended (waiting
+        for it to start while its run runs). NotFound when the run ended without such a step."""
+
+    @abc.abstractmethod
+    def prune_output(self, before: float, *, dry_run: bool = False) -> PruneResult:
+        """Remove the output of runs that ended before `before` (a time); runs, steps, timings and exit codes
+        stay. dry_run: only count."""
 
     # template revisions and their files' bytes (docs/sharing.md, "Revisions and pinning")
     @abc.abstractmethod

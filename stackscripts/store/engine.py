@@ -8,7 +8,9 @@ by SQLAlchemy for the dialect once. Loaded only when a PostgreSQL store is opene
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+import re
+import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import create_engine, text
@@ -16,7 +18,7 @@ from sqlalchemy.engine import URL, Dialect
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
-from .sql import Compiled, Link
+from .sql import Compiled, Link, Listener
 
 
 @functools.lru_cache(maxsize=2048)
@@ -63,8 +65,34 @@ class EngineLink(Link):
         if getattr(self.dbapi(), "closed", False):  # psycopg: the server or the network went away
             self._conn.invalidate()
 
+    def listen(self, channel: str) -> Listener:
+        """A second connection of the engine that LISTENs on channel (for `runs log --follow`)."""
+        return EngineListener(self._engine.connect(), channel)
+
     def close(self) -> None:
         try:
             self._conn.close()
         finally:
             self._engine.dispose()
+
+
+class EngineListener:
+    """LISTEN on a connection of its own (autocommit, as the engine's are), waited on with psycopg's `notifies`."""
+
+    def __init__(self, connection: Any, channel: str) -> None:
+        if not re.fullmatch(r"[a-z_][a-z0-9_]*", channel):
+            raise ValueError(f"not a channel name: {channel!r}")
+        self._conn = connection
+        self._dbapi = connection.connection.dbapi_connection
+        self._dbapi.execute(f"LISTEN {channel}")
+
+    def wait(self, timeout: float, wanted: Callable[[str], bool]) -> bool:
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            for note in self._dbapi.notifies(timeout=left, stop_after=1):
+                if wanted(note.payload):
+                    return True
+        return False
+
+    def close(self) -> None:
+        self._conn.close()

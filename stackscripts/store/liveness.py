@@ -1,11 +1,14 @@
 """Who controls a run, whether it is still alive, the per-server lock, and interrupted runs.
 
-Backend-neutral: statements run through the store's `Tx` (store/sql.py), rows are mappings. A controller is
-judged only on its own host (pid, process start time, boot id); a run of another host holds its server until it ends.
+Backend-neutral: statements run through the store's `Tx` (store/sql.py), rows are mappings. A run is judged dead
+when its lease has expired (its controller renews it every third of its length, on any machine: store/sql_leases.py),
+measured by the database's clock (store/signals.py); and, at once, when its controller ran on this host and is gone
+(pid, process start time, boot id). A run without a lease (one started before leases) is judged on its own host only.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import socket
 from collections.abc import Mapping
@@ -13,14 +16,39 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import Conflict
+from ..errors import BadInput, Conflict
 from ..model import RunState
 from .rows import format_time
+from .signals import notify, now_sql
 
 if TYPE_CHECKING:
     from .rows import Tx
 
 RUNNING = RunState.RUNNING.value
+LEASE_SECONDS = 60.0
+LEASE_ENV = "STACKSCRIPTS_LEASE_SECONDS"
+HOST_ENV = "STACKSCRIPTS_CONTROLLER_HOST"
+
+
+def lease_seconds() -> float:
+    """How long a run's lease lasts unless renewed: $STACKSCRIPTS_LEASE_SECONDS, else 60 s."""
+    text = os.environ.get(LEASE_ENV, "").strip()
+    if not text:
+        return LEASE_SECONDS
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (0 < value < 86400 * 365):
+        raise BadInput(f"{LEASE_ENV}={text!r} is not a number of seconds above 0",
+                       hint="Give how long a run's lease lasts unless its controller renews it, e.g. 60.")
+    return value
+
+
+def host_name() -> str:
+    """This controller's host as its runs record it: $STACKSCRIPTS_CONTROLLER_HOST (identity only: a name other than
+    this machine's leaves its runs to the lease alone, as a controller on another machine), else the host name."""
+    return os.environ.get(HOST_ENV, "").strip() or socket.gethostname()
 
 
 @dataclass(frozen=True)
@@ -35,7 +63,7 @@ class Controller:
     @classmethod
     def current(cls) -> Controller:
         pid = os.getpid()
-        return cls(socket.gethostname(), pid, process_start(pid), boot_id())
+        return cls(host_name(), pid, process_start(pid), boot_id())
 
     def describe(self) -> str:
         return f"pid {self.pid} on {self.host}"
@@ -99,35 +127,72 @@ def controller_of(row: Mapping[str, Any]) -> Controller:
                       row["controller_boot"])
 
 
-def interrupt(tx: Tx, run_id: str, now: float) -> None:
-    """Mark a running run interrupted, close its open steps and release its lock."""
+def _expired(row: Mapping[str, Any]) -> bool:
+    """Whether a run row (selected with the database's time as `db_now`) holds a lease that has expired."""
+    return row["lease_until"] is not None and row["lease_until"] < row["db_now"]
+
+
+def is_dead(row: Mapping[str, Any], host: str) -> bool:
+    """Whether a running run's controller is gone: its lease expired, or (this host's) its process is."""
+    return _expired(row) or is_alive(controller_of(row), host=host) is False
+
+
+def interrupt(tx: Tx, run_id: str, now: float, *, expired: bool = False) -> bool:
+    """Mark a running run interrupted, close its open steps and release its lock; expired: only if its lease is
+    still expired now (a renewal that got in first keeps it). Whether it was interrupted."""
     key = {"run_id": run_id, "now": now}
-    tx.run("UPDATE runs SET state = :state, ended = :now WHERE id = :run_id AND state = :running",
-           {**key, "state": RunState.INTERRUPTED.value, "running": RUNNING})
+    still = f" AND lease_until < {now_sql(tx.dialect)}" if expired else ""
+    if not tx.run(f"UPDATE runs SET state = :state, ended = :now WHERE id = :run_id AND state = :running{still}",
+                  {**key, "state": RunState.INTERRUPTED.value, "running": RUNNING}):
+        return False
     tx.run("UPDATE steps SET error = COALESCE(error, 'interrupted'), ended = :now "
            "WHERE run_id = :run_id AND ended IS NULL", key)
     tx.run("DELETE FROM locks WHERE run_id = :run_id", key)
+    notify(tx, run_id)
+    return True
+
+
+def _bury(tx: Tx, row: Mapping[str, Any], now: float, host: str) -> bool:
+    """Interrupt a dead run (the lease judged again in the UPDATE unless its local process is known gone)."""
+    local_dead = is_alive(controller_of(row), host=host) is False
+    return interrupt(tx, row["id"], now, expired=not local_dead)
+
+
+def _busy(server: str, holder: Mapping[str, Any]) -> Conflict:
+    """Who holds a server (the run's user), from where (its controller's host and pid), since when."""
+    details = [f"{holder['who']} holds it"] if holder["who"] else []
+    if holder["lease_until"] is not None:
+        left = max(0, round(holder["lease_until"] - holder["db_now"]))
+        details.append(f"its lease expires in {left} s unless its controller renews it")
+    return Conflict(
+        f"{server} is busy: run {holder['id']} ({holder['phase']}) started at {format_time(holder['started'])} "
+        f"by {controller_of(holder).describe()} is still running" + (": " + ", and ".join(details) if details else ""),
+        hint=f"Wait for it to end (stackscripts runs show {holder['id']}). If its controller died, the run is marked "
+             "interrupted once its lease expires, and the server is free.")
 
 
 def check_lock(tx: Tx, server: str, now: float, host: str) -> None:
-    """Raise Conflict if a live run holds the server; release a dead or stale holder. The caller holds the server's
-    row (SELECT ... FOR UPDATE on PostgreSQL; SQLite's write transaction holds the whole file)."""
-    holder = tx.one("SELECT runs.* FROM locks JOIN runs ON runs.id = locks.run_id WHERE locks.server = :server",
-                    {"server": server})
+    """Raise Conflict, naming who holds it, from where and since when, if a live run holds the server; release a
+    dead (lease expired, or a local process gone) or stale holder. The caller holds the server's row (SELECT ...
+    FOR UPDATE on PostgreSQL; SQLite's write transaction holds the whole file)."""
+    holder = tx.one(f"SELECT runs.*, {now_sql(tx.dialect)} AS db_now FROM locks JOIN runs ON runs.id = locks.run_id "
+                    "WHERE locks.server = :server", {"server": server})
     if holder is None or holder["state"] != RUNNING:
         tx.run("DELETE FROM locks WHERE server = :server", {"server": server})
         return
-    controller = controller_of(holder)
-    if is_alive(controller, host=host) is False:
-        interrupt(tx, holder["id"], now)
+    if is_dead(holder, host) and _bury(tx, holder, now, host):
         return
-    raise Conflict(
-        f"{server} is busy: run {holder['id']} ({holder['phase']}) started at "
-        f"{format_time(holder['started'])} by {controller.describe()} is still running")
+    raise _busy(server, holder)
 
 
-def dead_runs(tx: Tx, host: str) -> list[str]:
-    """Ids of running runs started on this host by processes that are gone."""
-    running = tx.all("SELECT * FROM runs WHERE state = :running AND controller_host = :host ORDER BY id",
-                     {"running": RUNNING, "host": host})
-    return [row["id"] for row in running if is_alive(controller_of(row), host=host) is False]
+def dead_runs(tx: Tx, host: str) -> list[dict[str, Any]]:
+    """Running runs whose controller is gone: a lease expired (any host), or a process of this host gone."""
+    running = tx.all(f"SELECT id, controller_host, controller_pid, controller_start, controller_boot, lease_until, "
+                     f"{now_sql(tx.dialect)} AS db_now FROM runs WHERE state = :running ORDER BY id",
+                     {"running": RUNNING})
+    return [dict(row) for row in running if is_dead(row, host)]
+
+
+def bury(tx: Tx, rows: list[dict[str, Any]], now: float, host: str) -> list[str]:
+    """Interrupt these dead runs (`dead_runs`, read again in this write transaction); the ids interrupted."""
+    return [row["id"] for row in rows if _bury(tx, row, now, host)]

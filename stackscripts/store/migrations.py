@@ -179,6 +179,15 @@ MIGRATIONS: tuple[Migration, ...] = (
         CreateIndex("runs_by_team", "runs", ("team", "started")),
         CreateIndex("servers_by_team", "servers", ("team", "name")),
     )),
+    # which teams kept each revision and each file's bytes (a revision's digest, a blob's sha256, is the same for
+    # every team that keeps the same files): on PostgreSQL a blob is seen only by members of a team that kept a
+    # revision using it, and a revision by every team that kept it (store/access.py)
+    Migration("the teams that kept each revision and each file's bytes", (
+        CreateTable("revision_teams", (_text("digest", null=False), _text("team", null=False)),
+                    constraints=("PRIMARY KEY (digest, team)",)),
+        CreateTable("blob_teams", (_text("sha256", null=False), _text("team", null=False)),
+                    constraints=("PRIMARY KEY (sha256, team)",)),
+    )),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

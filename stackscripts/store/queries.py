@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ..errors import BadInput, NotFound
@@ -40,20 +41,26 @@ def resolve_run(tx: Tx, run_id: str) -> Row:
     raise NotFound(f"unknown run {run_id!r}", hint="List runs with 'stackscripts runs list'.")
 
 
-def load_run(tx: Tx, run: Row) -> RunRecord:
-    """A run with its steps in index order, each with its assembled output."""
+def load_run(tx: Tx, run: Row, *, output: bool = True) -> RunRecord:
+    """A run with its steps in index order, each with its assembled output (output=False: without; `pruned` is set
+    either way for a step whose output `runs prune` removed)."""
     key = {"run_id": run["id"]}
     steps = tx.all("SELECT * FROM steps WHERE run_id = :run_id ORDER BY idx", key)
-    outputs = rows.assemble(tx.all("SELECT idx, stream, text FROM chunks WHERE run_id = :run_id ORDER BY idx, id", key))
-    return rows.run_from_row(
-        run, [rows.step_from_row(step, outputs.get(step["idx"], ())) for step in steps])
+    outputs = rows.assemble(tx.all("SELECT idx, stream, text FROM chunks WHERE run_id = :run_id AND length(text) > 0 "
+                                   "ORDER BY idx, id", key)) if output else {}
+    # a pruned step keeps one empty chunk whose byte_offset is the size its output had (store/sql_output.py)
+    pruned = {row["idx"]: int(row["byte_offset"] or 0) for row in tx.all(
+        "SELECT idx, byte_offset FROM chunks WHERE run_id = :run_id AND length(text) = 0", key)}
+    found = [rows.step_from_row(step, outputs.get(step["idx"], ())) for step in steps]
+    return rows.run_from_row(run, [replace(step, pruned=pruned[step.index]) if step.index in pruned else step
+                                   for step in found])
 
 
-def recent_runs(tx: Tx, server: str | None, limit: int | None) -> list[RunRecord]:
-    """Newest first, with steps but without their output."""
-    where = "WHERE server = :server" if server is not None else ""
+def recent_runs(tx: Tx, server: str | None, limit: int | None, team: str | None = None) -> list[RunRecord]:
+    """Newest first (one server's, one team's), with steps but without their output."""
+    params: dict[str, Any] = {key: value for key, value in (("server", server), ("team", team)) if value is not None}
+    where = ("WHERE " + " AND ".join(f"{key} = :{key}" for key in params)) if params else ""
     bound = "LIMIT :limit" if limit and limit > 0 else ""
-    params: dict[str, Any] = {"server": server} if server is not None else {}
     if bound:
         params["limit"] = limit
     select = f"SELECT * FROM runs {where} ORDER BY started DESC, id DESC {bound}"

@@ -35,7 +35,7 @@ class Tx(Protocol):
     def for_update(self) -> str: ...
 
 SERVER_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(ServerRecord))
-UPDATABLE_SERVER_FIELDS: frozenset[str] = frozenset(SERVER_FIELDS) - {"name", "created", "updated"}
+UPDATABLE_SERVER_FIELDS: frozenset[str] = frozenset(SERVER_FIELDS) - {"name", "created", "updated", "team"}
 _JSON_FIELDS = frozenset({"inputs", "extra"})
 
 
@@ -102,7 +102,7 @@ def run_from_row(row: Row, steps: Iterable[StepRecord] = ()) -> RunRecord:
         id=row["id"], server=row["server"], phase=row["phase"], state=RunState(row["state"]),
         who=row["who"], template=row["template"], started=row["started"], ended=row["ended"],
         inputs=json.loads(row["inputs"] or "{}"), steps=tuple(steps),
-        resumed_from=row["resumed_from"], error=row["error"], revision=row["revision"],
+        resumed_from=row["resumed_from"], error=row["error"], revision=row["revision"], team=row["team"],
     )
 
 
@@ -124,14 +124,16 @@ def new_run_id(now: float | None = None) -> str:
 RUN_COLUMNS = ("server", "phase", "state", "who", "template", "started", "ended", "inputs", "resumed_from", "error",
                "revision")
 CONTROLLER_COLUMNS = ("controller_host", "controller_pid", "controller_start", "controller_boot")
-_INSERT_RUN = (f"INSERT INTO runs (id, {', '.join(RUN_COLUMNS + CONTROLLER_COLUMNS)}) "
-               f"VALUES (:id, {', '.join(':' + name for name in RUN_COLUMNS + CONTROLLER_COLUMNS)}) "
+# a run belongs to its server's team (members of the server's team see its runs, whoever started them)
+_INSERT_RUN = (f"INSERT INTO runs (id, {', '.join(RUN_COLUMNS + CONTROLLER_COLUMNS)}, team) "
+               f"VALUES (:id, {', '.join(':' + name for name in RUN_COLUMNS + CONTROLLER_COLUMNS)}, "
+               "COALESCE((SELECT team FROM servers WHERE name = :server), 'default')) "
                "ON CONFLICT (id) DO NOTHING")
 
 
 def insert_run(tx: Tx, controller: tuple[Any, ...], values: tuple[Any, ...]) -> str:
-    """Insert a run under a new id; values are server, phase, state, who, template, started, ended, inputs,
-    resumed_from, error, revision; controller is host, pid, start, boot."""
+    """Insert a run under a new id, in its server's team; values are server, phase, state, who, template, started,
+    ended, inputs, resumed_from, error, revision; controller is host, pid, start, boot."""
     params = dict(zip(RUN_COLUMNS + CONTROLLER_COLUMNS, (*values, *controller), strict=True))
     for _ in range(100):
         params["id"] = new_run_id(values[5])

@@ -25,15 +25,24 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from ..errors import StackscriptsError
 from .base import Store
 from .liveness import Controller
 from .outbuf import Chunk, OutputBuffer
 from .rows import Params, Row, Tx
+from .signals import CHANNEL
 
 T = TypeVar("T")
+CHUNK_MAX = 1 << 18  # the most bytes one stored chunk holds: a longer piece is stored as several, in order
+_INSERT_CHUNK = {  # on PostgreSQL the insert also notifies followers (runs log --follow), at commit, once per topic
+    "sqlite": "INSERT INTO chunks (run_id, idx, stream, text, byte_offset) "
+              "VALUES (:run_id, :idx, :stream, :data, :offset)",
+    "postgresql": "INSERT INTO chunks (run_id, idx, stream, text, byte_offset) "
+                  "SELECT :run_id, :idx, :stream, :data, :offset "
+                  f"FROM (SELECT pg_notify('{CHANNEL}', :topic)) AS notified",
+}
 
 
 @dataclass(frozen=True)
@@ -45,6 +54,15 @@ class Compiled:
 
     def bind(self, params: Params) -> Any:
         return params if self.order is None else tuple(params[name] for name in self.order)
+
+
+class Listener(Protocol):
+    """A connection of its own that waits for notifications on one channel (PostgreSQL's LISTEN)."""
+
+    def wait(self, timeout: float, wanted: Callable[[str], bool]) -> bool:
+        """Block until a notification whose payload is wanted arrives (True) or timeout seconds pass (False)."""
+
+    def close(self) -> None: ...
 
 
 class Link(abc.ABC):
@@ -67,6 +85,10 @@ class Link(abc.ABC):
 
     def lost(self) -> None:  # noqa: B027 (a hook: most links have nothing to drop)
         """Called after a failed transaction: drop a connection the server or network closed."""
+
+    def listen(self, channel: str) -> Listener | None:
+        """A second connection listening on channel; None where the backend has no notifications (poll)."""
+        return None
 
     @abc.abstractmethod
     def close(self) -> None: ...
@@ -159,6 +181,7 @@ class SQLCore(Store):
         self._closed = False
         self._controller = Controller.current()
         self._open_steps: set[tuple[str, int]] = set()
+        self._offsets: dict[tuple[str, int], int] = {}  # each open step's output length so far: the next offset
         self._buffer = OutputBuffer(self.flush, flush_interval)
 
     def _error(self, exc: BaseException) -> StackscriptsError:
@@ -203,17 +226,35 @@ class SQLCore(Store):
             pass  # none open (SQLite says so), or the connection is gone
         self._link.lost()
 
+    def _chunk_rows(self, chunks: list[Chunk]) -> tuple[list[dict[str, Any]], dict[tuple[str, int], int]]:
+        """The rows that store chunks (each at most CHUNK_MAX bytes, at its byte offset in its step's output), and
+        each step's output length after them."""
+        rows: list[dict[str, Any]] = []
+        ends: dict[tuple[str, int], int] = {}
+        for run_id, idx, stream, data in chunks:
+            key = (run_id, idx)
+            at = ends.get(key, self._offsets.get(key, 0))
+            view = memoryview(data)
+            for start in range(0, len(data), CHUNK_MAX):
+                piece = bytes(view[start:start + CHUNK_MAX]) if len(data) > CHUNK_MAX else data
+                rows.append({"run_id": run_id, "idx": idx, "stream": stream, "data": piece, "offset": at,
+                             "topic": f"{run_id}:{idx}"})
+                at += len(piece)
+            ends[key] = at
+        return rows, ends
+
     def _write(self, body: Callable[[Tx], T], chunks: list[Chunk] | None = None) -> T:
         """Run body in a write transaction that first saves all buffered output (put back if it fails)."""
         with self._lock:
             if chunks is None:
                 chunks = self._buffer.take()
             try:
+                rows, ends = self._chunk_rows(chunks)
                 with self._tx() as tx:
-                    tx.run("INSERT INTO chunks (run_id, idx, stream, text) VALUES (:run_id, :idx, :stream, :data)",
-                           [{"run_id": run_id, "idx": idx, "stream": stream, "data": data}
-                            for run_id, idx, stream, data in chunks])
-                    return body(tx)
+                    tx.run(_INSERT_CHUNK[tx.dialect], rows)
+                    result = body(tx)
+                self._offsets.update(ends)  # committed: the next chunks follow these
+                return result
             except BaseException:
                 self._buffer.restore(chunks)
                 raise

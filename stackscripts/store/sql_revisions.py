@@ -14,6 +14,7 @@ from collections.abc import Mapping
 
 from ..errors import BadInput, NotFound
 from ..revisions.manifest import PREFIX, is_digest, parse
+from . import access
 from .base import RevisionRecord, ServerEvent
 from .liveness import check_lock
 from .rows import Row, Tx
@@ -36,24 +37,29 @@ class RevisionsSQL(SQLCore):
                 raise BadInput(f"revision {revision.digest}: the bytes given for {sha256[:12]}... do not hash to it",
                                hint="A file changed while the revision was made: try again.")
         needed = {entry.sha256: entry.path for entry in manifest.entries}
+        team = {"digest": revision.digest, "team": self.team}
         with self._tx() as tx:
-            if tx.one("SELECT 1 FROM revisions WHERE digest = :digest", {"digest": revision.digest}):
+            access.check_writer(tx, self.team, f"revision {revision.digest}")
+            seen = tx.one("SELECT 1 FROM revisions WHERE digest = :digest", team) is not None
+            if seen and tx.one("SELECT 1 FROM revision_teams WHERE digest = :digest AND team = :team", team):
                 return False
-            for sha256, path in needed.items():
+            for sha256, path in needed.items():  # a team claims bytes it gives, or already sees: never by hash alone
+                if sha256 not in blobs and not tx.one("SELECT 1 FROM blobs WHERE sha256 = :sha256", {"sha256": sha256}):
+                    raise BadInput(f"revision {revision.digest}: the bytes of {path} are neither given nor kept",
+                                   hint="Give every file's bytes when keeping a revision.")
+                tx.run("INSERT INTO blob_teams (sha256, team) VALUES (:sha256, :team) ON CONFLICT DO NOTHING",
+                       {"sha256": sha256, "team": self.team})
                 if sha256 in blobs:
                     tx.run("INSERT INTO blobs (sha256, data) VALUES (:sha256, :data) ON CONFLICT (sha256) DO NOTHING",
                            {"sha256": sha256, "data": blobs[sha256]})
-                elif not tx.one("SELECT 1 FROM blobs WHERE sha256 = :sha256", {"sha256": sha256}):
-                    raise BadInput(f"revision {revision.digest}: the bytes of {path} are neither given nor kept",
-                                   hint="Give every file's bytes when keeping a revision.")
-            inserted = tx.run(
-                "INSERT INTO revisions (digest, template, created, who, message, manifest, source) "
-                "VALUES (:digest, :template, :created, :who, :message, :manifest, :source) "
-                "ON CONFLICT (digest) DO NOTHING",  # another process kept it meanwhile: the first record stays
-                {"digest": revision.digest, "template": revision.template, "created": revision.created or time.time(),
-                 "who": revision.who, "message": revision.message, "manifest": revision.manifest,
-                 "source": revision.source})
-        return bool(inserted)
+            tx.run("INSERT INTO revision_teams (digest, team) VALUES (:digest, :team) ON CONFLICT DO NOTHING", team)
+            tx.run("INSERT INTO revisions (digest, template, created, who, message, manifest, source, team) "
+                   "VALUES (:digest, :template, :created, :who, :message, :manifest, :source, :team) "
+                   "ON CONFLICT (digest) DO NOTHING",  # another team or process kept it meanwhile: the first stays
+                   {**team, "template": revision.template, "created": revision.created or time.time(),
+                    "who": revision.who, "message": revision.message, "manifest": revision.manifest,
+                    "source": revision.source})
+        return not seen  # new to this store's user (another team's copy, unseen, is kept for theirs too)
 
     def get_revision(self, digest: str) -> RevisionRecord:
         with self._tx(write=False) as tx:
@@ -94,10 +100,10 @@ class RevisionsSQL(SQLCore):
             assignments = ", ".join(f"{column} = :{column}" for column in changes)
             tx.run(f"UPDATE servers SET {assignments} WHERE name = :name", {**changes, "name": name})
             event = ServerEvent(name, now, "upgrade", who, digest, server["revision"], message)
-            tx.run("INSERT INTO server_events (server, at, kind, who, revision, previous, message) "
-                   "VALUES (:server, :at, :kind, :who, :revision, :previous, :message)",
+            tx.run("INSERT INTO server_events (server, at, kind, who, revision, previous, message, team) "
+                   "VALUES (:server, :at, :kind, :who, :revision, :previous, :message, :team)",
                    {"server": name, "at": now, "kind": event.kind, "who": who, "revision": digest,
-                    "previous": event.previous, "message": message})
+                    "previous": event.previous, "message": message, "team": server["team"]})  # the server's team
         return event
 
     def server_events(self, server: str | None = None) -> list[ServerEvent]:
@@ -133,7 +139,7 @@ def _find(tx: Tx, text: str) -> Row:
 
 def _record(row: Row) -> RevisionRecord:
     return RevisionRecord(row["digest"], row["template"], row["created"], row["who"], row["message"],
-                          bytes(row["manifest"]), row["source"])
+                          bytes(row["manifest"]), row["source"], row["team"])
 
 
 def _checked(row: Row) -> RevisionRecord:

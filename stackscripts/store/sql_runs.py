@@ -3,7 +3,9 @@
 Each method is one short transaction (store/sql.py `SQLCore._tx`); a write that ends a step or a run first saves
 all buffered output in the same transaction (`_write`), so nothing is lost or reordered. Starting a run takes the
 server's lock: the server's row is locked first (SELECT ... FOR UPDATE on PostgreSQL; SQLite's write transaction
-holds the whole file), so two controllers on two machines cannot both take it.
+holds the whole file), so two controllers on two machines cannot both take it; and the run's lease, which this store
+renews while the run runs (store/sql_leases.py). Output chunks carry their byte offsets (store/sql.py `_write`);
+reading, following and pruning output is store/sql_output.py.
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ from typing import Any
 
 from ..errors import BadInput, Conflict, NotFound, StackscriptsError
 from ..model import RunState
-from . import queries, rows
+from . import access, queries, rows
 from .base import RunRecord, ServerRecord
-from .liveness import check_lock, dead_runs, interrupt
+from .liveness import check_lock
 from .rows import Row, Tx
-from .sql import SQLCore
+from .signals import notify
+from .sql_output import OutputSQL
 
 STREAMS = ("stdout", "stderr")
 
@@ -27,25 +30,36 @@ def _quoted(column: str) -> str:
     return f'"{column}"'  # servers.user is a reserved word on PostgreSQL
 
 
-class RunsSQL(SQLCore):
+class RunsSQL(OutputSQL):
     """Store methods for servers, runs and steps (see store.base.Store)."""
 
     # servers
 
     def put_server(self, server: ServerRecord) -> None:
+        """Insert a server in the store's team, or replace one (which stays in its team)."""
         if not server.name:
             raise BadInput("a server needs a name")
         columns = rows.server_columns(
             {name: getattr(server, name) for name in rows.SERVER_FIELDS}, frozenset(rows.SERVER_FIELDS))
         now = time.time()
         with self._tx() as tx:
-            old = tx.one("SELECT created FROM servers WHERE name = :name", {"name": server.name})
+            old = tx.one("SELECT created, team FROM servers WHERE name = :name", {"name": server.name})
+            if old is None:
+                access.check_writer(tx, self.team, f"server {server.name}")
+            columns["team"] = old["team"] if old else self.team
             columns["created"] = server.created or (old["created"] if old else now)
             columns["updated"] = now
             names = ", ".join(_quoted(column) for column in columns)
             marks = ", ".join(f":{column}" for column in columns)
-            changes = ", ".join(f"{_quoted(column)} = excluded.{_quoted(column)}" for column in columns if column != "name")
-            tx.run(f"INSERT INTO servers ({names}) VALUES ({marks}) ON CONFLICT (name) DO UPDATE SET {changes}", columns)
+            insert = f"INSERT INTO servers ({names}) VALUES ({marks}) ON CONFLICT (name) "
+            if old is None and tx.run(insert + "DO NOTHING", columns):
+                return
+            if old is None and tx.one("SELECT 1 FROM servers WHERE name = :name", {"name": server.name}) is None:
+                raise Conflict(f"the name {server.name} is taken by a server of a team you are not a member of",
+                               hint="Choose another name, or ask that team (or a stackscripts_admin) about it.")
+            changes = ", ".join(f"{_quoted(column)} = excluded.{_quoted(column)}" for column in columns
+                                if column not in ("name", "team"))
+            tx.run(insert + f"DO UPDATE SET {changes}", columns)
 
     def _server(self, tx: Tx, name: str, *, lock: bool = False) -> ServerRecord:
         row = tx.one(f"SELECT * FROM servers WHERE name = :name{tx.for_update if lock else ''}", {"name": name})
@@ -57,9 +71,10 @@ class RunsSQL(SQLCore):
         with self._tx(write=False) as tx:
             return self._server(tx, name)
 
-    def list_servers(self) -> list[ServerRecord]:
+    def list_servers(self, team: str | None = None) -> list[ServerRecord]:
+        where = "WHERE team = :team " if team is not None else ""
         with self._tx(write=False) as tx:
-            found = tx.all("SELECT * FROM servers ORDER BY name")
+            found = tx.all(f"SELECT * FROM servers {where}ORDER BY name", {"team": team} if team is not None else None)
         return [rows.server_from_row(row) for row in found]
 
     def update_server(self, name: str, **changes: Any) -> ServerRecord:
@@ -77,21 +92,6 @@ class RunsSQL(SQLCore):
             self._server(tx, name, lock=True)
             check_lock(tx, name, time.time(), self._controller.host)
             tx.run("DELETE FROM servers WHERE name = :name", {"name": name})
-
-    # the per-server lock and interrupted runs
-
-    def mark_interrupted(self) -> list[str]:
-        """Interrupt running runs whose controller on this host is gone; return their ids."""
-        host = self._controller.host
-        with self._tx(write=False) as tx:  # a read first: most opens find nothing to do
-            if not dead_runs(tx, host):
-                return []
-        now = time.time()
-        with self._tx() as tx:
-            dead = dead_runs(tx, host)
-            for run_id in dead:
-                interrupt(tx, run_id, now)
-        return dead
 
     # runs and steps
 
@@ -113,6 +113,8 @@ class RunsSQL(SQLCore):
             if not tx.run("INSERT INTO locks (server, run_id, taken) VALUES (:server, :run_id, :now) "
                           "ON CONFLICT (server) DO NOTHING", {"server": server, "run_id": run_id, "now": now}):
                 raise Conflict(f"{server} is busy: another run took it at this moment", hint="Try again.")
+            self._lease(tx, run_id)  # renewed by the store's heartbeat while the run runs (store/sql_leases.py)
+        self._hold(run_id)
         return run_id
 
     def record_attempt(self, server: str, phase: str, *, who: str, template: str | None,
@@ -155,10 +157,18 @@ class RunsSQL(SQLCore):
             tx.run("UPDATE steps SET error = COALESCE(error, :why), ended = :now WHERE run_id = :run_id AND ended IS NULL",
                    {**key, "why": f"run ended ({final.value}) before the step finished"})
             tx.run("DELETE FROM locks WHERE run_id = :run_id", key)
+            notify(tx, run_id)
 
         with self._lock:
-            self._write(body)
-            self._open_steps.difference_update([key for key in self._open_steps if key[0] == run_id])
+            try:
+                self._write(body)
+            except Conflict:
+                self._release(run_id)  # ended already (e.g. interrupted by another once its lease expired)
+                raise
+            self._release(run_id)  # no more renewals (a failed write keeps renewing: the run still runs)
+            for step in [key for key in self._open_steps if key[0] == run_id]:
+                self._open_steps.discard(step)
+                self._offsets.pop(step, None)
 
     def start_step(self, run_id: str, index: int, name: str, phase: str, *, sha256: str,
                    inputs: Mapping[str, str]) -> None:
@@ -171,6 +181,7 @@ class RunsSQL(SQLCore):
                            "sha256": sha256 or "", "inputs": rows.dump_json(inputs), "now": now}):
                 raise Conflict(f"run {run_id} already has a step {index}")
         self._open_steps.add((run_id, index))
+        self._offsets[(run_id, index)] = 0
 
     def append_output(self, run_id: str, index: int, stream: str, text: str | bytes) -> None:
         """Write output of an open step now, before it is shown anywhere (events reach the store first).
@@ -203,21 +214,25 @@ class RunsSQL(SQLCore):
                 raise Conflict(f"step {index} of run {run_id} has already ended")
             tx.run("UPDATE steps SET ended = :now, exit_code = :exit_code, error = :error "
                    "WHERE run_id = :run_id AND idx = :idx", {**key, "now": now, "exit_code": exit_code, "error": error})
+            notify(tx, run_id, index)
 
-        self._write(body)
-        self._open_steps.discard((run_id, index))
+        with self._lock:
+            self._write(body)
+            self._open_steps.discard((run_id, index))
+            self._offsets.pop((run_id, index), None)
 
     # queries
 
-    def get_run(self, run_id: str) -> RunRecord:
+    def get_run(self, run_id: str, *, output: bool = True) -> RunRecord:
         self.flush()  # this process's buffered output belongs in the answer
         with self._tx(write=False) as tx:
-            return queries.load_run(tx, queries.resolve_run(tx, run_id))
+            return queries.load_run(tx, queries.resolve_run(tx, run_id), output=output)
 
-    def list_runs(self, server: str | None = None, limit: int | None = 50) -> list[RunRecord]:
-        """Newest first (limit None or 0: all); steps come without output (get_run has it)."""
+    def list_runs(self, server: str | None = None, limit: int | None = 50,
+                  team: str | None = None) -> list[RunRecord]:
+        """Newest first (limit None or 0: all; one team's when given); steps come without output (get_run has it)."""
         with self._tx(write=False) as tx:
-            found = queries.recent_runs(tx, server, limit)
+            found = queries.recent_runs(tx, server, limit, team)
             if server is not None and not found:
                 self._server(tx, server)  # NotFound for a name with no record and no history
         return found

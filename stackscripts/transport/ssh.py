@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import io
 import logging
 import os
 import socket
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import paramiko
 from fabric import Config, Connection
@@ -21,6 +22,7 @@ from paramiko.config import SSHConfig
 from ..errors import ConnectionFailed, HostKeyMismatch
 from .base import ExecResult, HostSpec, OutputCallback, Session, Transport
 from .heartbeat import Heartbeat, Keepalive
+from .keys import is_reference, private_key_text
 from .pump import Outcome, pump
 from .remote import (
     KILL_AFTER,
@@ -32,6 +34,9 @@ from .remote import (
     read_bundle_dir,
 )
 from .ssh_connect import address, connect_failure, fingerprint, tune_socket
+
+if TYPE_CHECKING:
+    from ..inputs.creds import Credentials
 
 # paramiko logs a dropped connection at ERROR; without this, logging's last-resort handler
 # would print it on the user's terminal. Applications that configure logging still see it.
@@ -51,12 +56,13 @@ class _TrustOnFirstUse(paramiko.MissingHostKeyPolicy):
 class SSHTransport(Transport):
     name = "ssh"
 
-    def __init__(self, *, keepalive: Keepalive | None = None) -> None:
+    def __init__(self, *, keepalive: Keepalive | None = None, credentials: Credentials | None = None) -> None:
         self.keepalive = keepalive or Keepalive.from_env()
+        self.credentials = credentials  # where cred: keys are fetched (None: the configured backends)
 
     def open(self, host: HostSpec) -> SSHSession:
-        """Connect and authenticate; raise ConnectionFailed or HostKeyMismatch."""
-        return SSHSession(host, _connect(host, self.keepalive), self.keepalive)
+        """Connect and authenticate; raise ConnectionFailed or HostKeyMismatch (BadInput: a cred: key not found)."""
+        return SSHSession(host, _connect(host, self.keepalive, self.credentials), self.keepalive)
 
 
 class SSHSession(Session):
@@ -141,8 +147,8 @@ def _result(outcome: Outcome, timeout: float | None, elapsed: float) -> ExecResu
     return ExecResult(outcome.exit_code, out, err)
 
 
-def _connect(host: HostSpec, keepalive: Keepalive) -> Connection:
-    pkey = _load_client_key(host)
+def _connect(host: HostSpec, keepalive: Keepalive, credentials: Credentials | None = None) -> Connection:
+    pkey = _load_client_key(host, credentials)
     expected = _recorded_host_key(host)
     try:
         sock = socket.create_connection((host.host, host.port), timeout=host.connect_timeout)
@@ -203,10 +209,14 @@ def _open_failure(host: HostSpec, exc: BaseException) -> BaseException:
     return exc
 
 
-def _load_client_key(host: HostSpec) -> paramiko.PKey | None:
+def _load_client_key(host: HostSpec, credentials: Credentials | None = None) -> paramiko.PKey | None:
+    """The client key: a file, or a `cred:NAME` reference fetched from the credential backends and loaded in
+    memory only (never written to disk)."""
     if not host.key_path:
         return None
     try:
+        if is_reference(host.key_path):
+            return _key_from_text(private_key_text(host.name, host.key_path, credentials))
         return paramiko.PKey.from_path(os.path.expanduser(host.key_path))
     except OSError as exc:
         detail = exc.strerror or str(exc)
@@ -217,8 +227,27 @@ def _load_client_key(host: HostSpec) -> paramiko.PKey | None:
     raise ConnectionFailed(
         f"cannot use the private key {host.key_path}: {detail}.",
         server=host.name,
-        hint="Check the path, and that the key is an unencrypted OpenSSH or PEM private key.",
+        hint="Check the path (or the credential), and that the key is an unencrypted OpenSSH or PEM private key.",
     )
+
+
+def _key_from_text(text: str) -> paramiko.PKey:
+    """A private key held in memory, of whichever type it is (as PKey.from_path does for a file)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
+    text = text.strip().replace("\r\n", "\n") + "\n"
+    try:
+        loaded: object = serialization.load_ssh_private_key(text.encode(), None)
+    except ValueError:
+        loaded = serialization.load_pem_private_key(text.encode(), None)
+    kinds: list[tuple[type, type[paramiko.PKey]]] = [
+        (ed25519.Ed25519PrivateKey, paramiko.Ed25519Key), (rsa.RSAPrivateKey, paramiko.RSAKey),
+        (ec.EllipticCurvePrivateKey, paramiko.ECDSAKey)]
+    for kind, key_class in kinds:
+        if isinstance(loaded, kind):
+            return key_class.from_private_key(io.StringIO(text))
+    raise ValueError("not an RSA, ECDSA or Ed25519 key")
 
 
 def _recorded_host_key(host: HostSpec) -> paramiko.PKey | None:

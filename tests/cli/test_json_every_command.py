@@ -120,6 +120,9 @@ def test_every_command_answers_with_one_envelope(world: World) -> None:
     world.json("runs", "show", booted["run_id"])
     assert "booting web1" in world.json("runs", "log", booted["run_id"], "1")["data"]["text"]
     world.json("runs", "export", booted["run_id"])
+    followed = world.json("runs", "log", booted["run_id"], "1", "--follow")["data"]  # ended: printed, and how
+    assert "booting web1" in followed["text"] and followed["exit_code"] == 0
+    assert world.json("runs", "prune", "--older-than", "90d", "--dry-run")["data"]["runs"] == 0
     world.json("report", booted["run_id"])
     cli_revisions(world)
     world.json("decommission", "web2")
@@ -160,9 +163,18 @@ def cli_sharing(world: World) -> None:
 
 
 def cli_store(world: World) -> None:
-    """`store status | init | migrate` on the world's SQLite store (tests/store/test_store_cli.py checks both backends)."""
+    """`store ...` on the world's SQLite store (tests/store/test_store_cli.py checks both backends; teams and copy:
+    tests/store/test_teams_cli.py, tests/store/test_copy.py): teams are labels here, so add-team, grant and revoke
+    answer with their error envelope."""
     assert world.json("store", "status")["data"]["schema_version"] == world.json("store", "init")["data"]["latest_version"]
     assert world.json("store", "migrate")["data"]["applied"] == []
+    assert world.json("store", "teams")["data"]["row_level_security"] is False
+    for args in (("add-team", "web"), ("grant", "alice", "web"), ("revoke", "alice", "web")):
+        assert "a team is only a label" in world.json("store", *args, code=2)["error"]["message"]
+    other = str(world.folder / "copy.db")
+    cli_json("store", "init", "--db", other)
+    copied = world.json("store", "copy", "--from", world.db, "--to", other, db=False)["data"]
+    assert copied["counts"]["runs"]["copied"] > 0 and copied["destination"] == other
 
 
 def cli_revisions(world: World) -> None:

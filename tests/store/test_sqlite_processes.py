@@ -1,5 +1,5 @@
-"""Several processes on one SQLite file: the server lock, and runs whose controller was killed (pid liveness; on
-PostgreSQL, across machines, leases replace it: a later part of the team store)."""
+"""Several processes on one SQLite file: the server lock, and runs whose controller was killed (pid liveness, at
+once on the controller's own host; across machines, leases: tests/store/test_leases.py)."""
 
 from __future__ import annotations
 
