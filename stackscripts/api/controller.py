@@ -22,7 +22,7 @@ from ..recorder import StoreRecorder
 from ..render.bundle import step_env
 from ..store.base import RunRecord, ServerRecord, Store
 from ..templates import load_template
-from ..transport.base import HostSpec, Session, transports
+from ..transport.base import HostSpec, Session, Transport, transports
 from . import pinning
 from .inputs import Inputs, input_layers
 from .servers import env_lookup, host_spec, new_server
@@ -61,12 +61,26 @@ class Controller:
         self.store: Store = store
         self.catalog = Catalog.from_specs(list(libraries or []))
         self.creds = credentials or Credentials()
-        self.transport = transports.get(transport)()
-        if credentials is not None and hasattr(self.transport, "credentials"):
-            self.transport.credentials = credentials  # a server's cred: key comes from the caller's backends too
+        self._given_creds = credentials is not None
+        if transport not in transports.names():
+            transports.get(transport)  # NotFound naming the known transports, now rather than at first use
+        self._transport_name = transport
+        self._transport: Transport | None = None
+        self._transport_lock = threading.Lock()
         self.bus = EventBus([StoreRecorder(self.store), *subscribers])
         self._secrets: dict[str, SecretSet] = {}  # host:port -> the secrets of the runs there now
         self._secrets_lock = threading.Lock()
+
+    @property
+    def transport(self) -> Transport:
+        """Made at first use: a command that only reads the store never imports the SSH stack (paramiko, Fabric)."""
+        with self._transport_lock:
+            made = self._transport
+            if made is None:
+                made = self._transport = transports.get(self._transport_name)()
+                if self._given_creds and hasattr(made, "credentials"):
+                    made.credentials = self.creds  # a server's cred: key comes from the caller's backends too
+            return made
 
     def close(self) -> None:
         self.store.close()
