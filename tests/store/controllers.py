@@ -10,9 +10,11 @@ sshd servers: what the lease, follow and large-output tests share.
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from tests.runner.fixtures import SshdPool
 from tests.runner.helpers import Step, TemplateWriter
@@ -76,3 +78,13 @@ class World:
             if child.poll() is None:
                 child.kill()
             child.communicate(timeout=30)
+
+
+@pytest.fixture
+def world(backend: Backend, tmp_path: Path, sshd_pool: SshdPool) -> Iterator[World]:
+    """A World on the test's backend (both, through the store tests' `backend` fixture), closed afterwards."""
+    made = World(backend, tmp_path, sshd_pool)
+    try:
+        yield made
+    finally:
+        made.close()

@@ -10,27 +10,15 @@ from __future__ import annotations
 import queue
 import subprocess
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from tests.runner.fixtures import SshdPool, sshd_pool  # noqa: F401 - fixture
 from tests.runner.helpers import Step
-from tests.store.conftest import Backend
-from tests.store.controllers import World
+from tests.store.controllers import World, world  # noqa: F401 - fixture
 from tests.support.cli import no_traceback
 
 pytestmark = pytest.mark.timeout(240)
-
-
-@pytest.fixture
-def world(backend: Backend, tmp_path: Path, sshd_pool: SshdPool) -> Iterator[World]:  # noqa: F811 - the fixture
-    made = World(backend, tmp_path, sshd_pool)
-    try:
-        yield made
-    finally:
-        made.close()
 
 
 def lines_of(child: subprocess.Popen[str]) -> queue.Queue[str | None]:

@@ -11,30 +11,19 @@ import hashlib
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.runner.fixtures import SshdPool, sshd_pool  # noqa: F401 - fixture
 from tests.runner.helpers import Step
-from tests.store.conftest import Backend
-from tests.store.controllers import World
+from tests.store.controllers import World, world  # noqa: F401 - fixture
 from tests.support.cli import cli_command, cli_env
 
 pytestmark = pytest.mark.timeout(600)
 
 SIZE = int(float(os.environ.get("STACKSCRIPTS_TEST_OUTPUT_MB", "100")) * 1_000_000)
 PEAK_MIB = 200  # what `runs log` may use at most, whatever the step's size
-
-
-@pytest.fixture
-def world(backend: Backend, tmp_path: Path, sshd_pool: SshdPool) -> Iterator[World]:  # noqa: F811 - the fixture
-    made = World(backend, tmp_path, sshd_pool)
-    try:
-        yield made
-    finally:
-        made.close()
 
 
 def sha256_of(path: Path) -> str:
