@@ -108,8 +108,8 @@ def fleet_rows(pg: Server, hosts: list[SshdServer], steps: int, repeat: int, wor
 
 
 def fleet_profile(dbs: dict[str, str], names: list[str], steps: int, work: Path) -> list[str]:
-    """One more fleet on each backend with every store call timed (summed over the threads, waiting for the store's
-    one connection included) and, on PostgreSQL, every statement: how long the connection was busy, and with what."""
+    """One more fleet on each backend with every store call timed (summed over the threads, waiting for a connection
+    included) and, on PostgreSQL, every statement: how long the connection was busy, and with what."""
     lines = []
     for kind, db in dbs.items():
         timer: list[TimedStore] = []
@@ -117,13 +117,13 @@ def fleet_profile(dbs: dict[str, str], names: list[str], steps: int, work: Path)
             wall = fleet_once(db, names, steps, work, f"profiled-{kind[:12]}", timer)
         spent, calls = timer[0].spent, timer[0].calls
         lines.append(f"{kind}: wall {wall:.2f} s; store calls {sum(spent.values()):.2f} s summed over "
-                     f"{len(names)} threads (waiting for the store's one connection included)")
+                     f"{len(names)} threads (waiting for a connection included)")
         lines += [f"  {method}: {calls[method]} calls, {seconds * 1000:.0f} ms, {seconds / calls[method] * 1000:.2f} ms each"
                   for method, seconds in sorted(spent.items(), key=lambda kv: -kv[1])[:8]]
         if seen:
             commits = sum(1 for sql, _, _ in seen if sql == "COMMIT")
-            lines += [f"  per server: {commits / len(names):.0f} transactions, {len(seen) / len(names):.0f} statements, "
-                      "each a round trip on the one connection that all threads share"]
+            lines += [f"  per server: {commits / len(names):.0f} transactions of several statements, "
+                      f"{len(seen) / len(names):.0f} statements, each a round trip on one of the store's pooled connections"]
             lines += ["  " + line for line in sql_summary(seen, wall, top=6)]
     return lines
 

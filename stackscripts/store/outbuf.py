@@ -51,6 +51,10 @@ class OutputBuffer:
                     self._thread.start()
                 self._cond.notify()
 
+    def pending(self) -> bool:
+        """Whether anything waits to be written."""
+        return bool(self._pending)
+
     def take(self) -> list[Chunk]:
         """Remove and return everything pending, coalesced, in arrival order per step."""
         with self._cond:

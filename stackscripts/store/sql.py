@@ -1,20 +1,21 @@
-"""The store's machinery on either backend: one connection per store, explicit transactions, buffered output.
+"""The store's machinery on either backend: connections, explicit transactions, buffered output.
 
-A backend gives the store a `Link`: its one database connection, how a statement's `:named` parameters are written
-for its driver, and which exceptions are its driver's. `SqliteLink` (here) is Python's sqlite3 itself: sqlite3
-takes `:named` parameters as they are written. `store/engine.py` is the PostgreSQL link over SQLAlchemy Core
-(psycopg 3 through SQLAlchemy's `postgresql+psycopg` dialect), the only module that imports SQLAlchemy: it is
-loaded only when a PostgreSQL store is opened, since importing SQLAlchemy costs about a quarter of a second, more
-than the whole of most commands on a SQLite store. Everything else in the store writes plain SQL with `:named`
-parameters, portable between SQLite and PostgreSQL, through `CoreTx` (the `rows.Tx` protocol: rows come back as
-mappings), so no other module needs a driver's or SQLAlchemy's types.
+A backend gives the store a `Link`: its connections, how a statement's `:named` parameters are written for its
+driver, and which exceptions are its driver's. `SqliteLink` (here) is Python's sqlite3 itself, one connection that
+threads share under the store's lock: sqlite3 takes `:named` parameters as they are written. `store/engine.py` is
+the PostgreSQL link over SQLAlchemy Core (psycopg 3 through SQLAlchemy's `postgresql+psycopg` dialect), the only
+module that imports SQLAlchemy: a small pool, so that a fleet's threads write at once; it is loaded only when a
+PostgreSQL store is opened, since importing SQLAlchemy costs about a quarter of a second, more than the whole of most
+commands on a SQLite store. Everything else in the store writes plain SQL with `:named` parameters, portable between
+SQLite and PostgreSQL, through `CoreTx` (the `rows.Tx` protocol: rows come back as mappings), so no other module
+needs a driver's or SQLAlchemy's types.
 
-Each store holds one connection for its whole life (threads share it under a lock, as the flush thread does). The
-connection is in autocommit mode and the store writes each transaction's bounds itself: `BEGIN IMMEDIATE` for a
-write on SQLite (the write lock is taken at once, so writers wait in turn instead of failing at their first
-write), `BEGIN` otherwise, then `COMMIT` or `ROLLBACK`. Statements run on the driver's cursor: SQLAlchemy's
-execution and transaction layers cost 50-70 us a statement, which more than doubled the cost of recording an
-output chunk (one transaction each).
+Connections are in autocommit mode and the store writes each transaction's bounds itself: `BEGIN IMMEDIATE` for a
+write on SQLite (the write lock is taken at once, so writers wait in turn instead of failing at their first write),
+`BEGIN` otherwise, then `COMMIT` or `ROLLBACK`; a read on PostgreSQL, or a write of one statement, runs without
+them. Statements run on the driver's cursor: SQLAlchemy's execution and transaction layers cost 50-70 us a
+statement. Output is buffered and written in order by one thread at a time (the store's lock): at once when no
+other output is being written, else in the next batch, and always before the step's end.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 from ..errors import StackscriptsError
 from .base import Store
@@ -34,14 +35,18 @@ from .outbuf import Chunk, OutputBuffer
 from .rows import Params, Row, Tx
 from .signals import CHANNEL
 
-T = TypeVar("T")
 CHUNK_MAX = 1 << 18  # the most bytes one stored chunk holds: a longer piece is stored as several, in order
+# Output and a step's start and end commit relaxed on PostgreSQL (synchronous_commit off for their own transaction):
+# they may reach the disk a moment after the commit returns, as SQLite's WAL with synchronous=NORMAL always does. The
+# run's end, a synchronous commit later in the same log, makes them durable with it: a controller that dies loses
+# nothing the database acknowledged; a database server that crashes may lose the last fraction of a second of them.
+RELAXED = "set_config('synchronous_commit', 'off', true)"
 _INSERT_CHUNK = {  # on PostgreSQL the insert also notifies followers (runs log --follow), at commit, once per topic
     "sqlite": "INSERT INTO chunks (run_id, idx, stream, text, byte_offset) "
               "VALUES (:run_id, :idx, :stream, :data, :offset)",
     "postgresql": "INSERT INTO chunks (run_id, idx, stream, text, byte_offset) "
                   "SELECT :run_id, :idx, :stream, :data, :offset "
-                  f"FROM (SELECT pg_notify('{CHANNEL}', :topic)) AS notified",
+                  f"FROM (SELECT {RELAXED}, pg_notify('{CHANNEL}', :topic)) AS relaxed",
 }
 
 
@@ -66,25 +71,30 @@ class Listener(Protocol):
 
 
 class Link(abc.ABC):
-    """A store's one connection to its database, as its backend makes it."""
+    """A store's connections to its database, as its backend makes them."""
 
     dialect = ""  # "sqlite" or "postgresql"
     errors: tuple[type[BaseException], ...] = ()  # the driver's (and its wrapper's) exceptions
+    shared = True  # one connection for every thread: the store runs one transaction at a time
+    # BEGIN...COMMIT around reads gives them one snapshot (SQLite); PostgreSQL's READ COMMITTED takes a snapshot per
+    # statement anyway, so there a read's BEGIN and COMMIT would only cost two round trips
+    snapshot_reads = True
 
     @abc.abstractmethod
     def compile(self, sql: str) -> Compiled:
         """SQL text with :named parameters, as the driver takes it."""
 
     @abc.abstractmethod
-    def dbapi(self) -> Any:
-        """The DBAPI connection (a new one if the last was lost: see `lost`)."""
+    def checkout(self) -> contextlib.AbstractContextManager[Any]:
+        """A DBAPI connection in autocommit mode for one transaction (a lost one is dropped when it fails)."""
+
+    def begin(self, write: bool) -> str:
+        """The statement that opens a transaction."""
+        return "BEGIN"
 
     def original(self, exc: BaseException) -> BaseException:
         """The driver's own exception inside a wrapper's."""
         return exc
-
-    def lost(self) -> None:  # noqa: B027 (a hook: most links have nothing to drop)
-        """Called after a failed transaction: drop a connection the server or network closed."""
 
     def listen(self, channel: str) -> Listener | None:
         """A second connection listening on channel; None where the backend has no notifications (poll)."""
@@ -106,8 +116,11 @@ class SqliteLink(Link):
     def compile(self, sql: str) -> Compiled:
         return Compiled(sql, None)
 
-    def dbapi(self) -> sqlite3.Connection:
-        return self.connection
+    def begin(self, write: bool) -> str:
+        return "BEGIN IMMEDIATE" if write else "BEGIN"  # a writer takes the write lock at once: writers wait in turn
+
+    def checkout(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        return contextlib.nullcontext(self.connection)
 
     def close(self) -> None:
         self.connection.close()
@@ -173,6 +186,7 @@ class SQLCore(Store):
         """Hold the connection `make` opens; errors become the backend's StackscriptsError (`_error`)."""
         self.location = location
         self._lock = threading.RLock()
+        self._draining = threading.Lock()  # held by the one thread writing what `_drain` found buffered
         self._closed = True
         try:
             self._link = make()
@@ -189,42 +203,38 @@ class SQLCore(Store):
         one. Each backend says which errors a user can fix (BadInput)."""
         return StackscriptsError(f"audit store {self.location}: {exc}")
 
-    def _dbapi(self) -> Any:
-        return self._link.dbapi()
-
     @contextlib.contextmanager
-    def _tx(self, write: bool = True) -> Iterator[Tx]:
-        """One transaction under the store's lock; committed when the body returns, else rolled back."""
-        with self._lock:
+    def _tx(self, write: bool = True, *, atomic: bool = True) -> Iterator[Tx]:
+        """One transaction, committed when the body returns, else rolled back. On a shared connection (SQLite) it
+        holds the store's lock; a pool (PostgreSQL) gives each concurrent transaction a connection of its own.
+        atomic=False: no BEGIN/COMMIT, for a body of one statement (which is atomic by itself)."""
+        atomic = atomic and (write or self._link.snapshot_reads)
+        with self._lock if self._link.shared else contextlib.nullcontext():
             if self._closed:
                 raise StackscriptsError(f"audit store {self.location} is closed")
-            errors = self._link.errors
             try:
-                cursor = self._dbapi().cursor()
-            except errors as exc:
+                with self._link.checkout() as connection:
+                    cursor = connection.cursor()
+                    try:
+                        if atomic:
+                            cursor.execute(self._link.begin(write))
+                        try:
+                            yield CoreTx(cursor, self._link)
+                        except BaseException:
+                            if atomic:
+                                _rollback(cursor)
+                            raise
+                        if atomic:
+                            cursor.execute("COMMIT")
+                    except self._link.errors:
+                        if atomic:
+                            _rollback(cursor)
+                        raise
+                    finally:
+                        with contextlib.suppress(Exception):
+                            cursor.close()
+            except self._link.errors as exc:
                 raise self._error(self._link.original(exc)) from None
-            try:
-                cursor.execute("BEGIN IMMEDIATE" if write and self.backend == "sqlite" else "BEGIN")
-                try:
-                    yield CoreTx(cursor, self._link)
-                except BaseException:
-                    self._rollback(cursor)
-                    raise
-                cursor.execute("COMMIT")
-            except errors as exc:
-                self._rollback(cursor)
-                raise self._error(self._link.original(exc)) from None
-            finally:
-                with contextlib.suppress(Exception):
-                    cursor.close()
-
-    def _rollback(self, cursor: Any) -> None:
-        """End a failed transaction; a connection found lost is dropped (the next transaction makes a new one)."""
-        try:
-            cursor.execute("ROLLBACK")
-        except Exception:
-            pass  # none open (SQLite says so), or the connection is gone
-        self._link.lost()
 
     def _chunk_rows(self, chunks: list[Chunk]) -> tuple[list[dict[str, Any]], dict[tuple[str, int], int]]:
         """The rows that store chunks (each at most CHUNK_MAX bytes, at its byte offset in its step's output), and
@@ -243,30 +253,39 @@ class SQLCore(Store):
             ends[key] = at
         return rows, ends
 
-    def _write(self, body: Callable[[Tx], T], chunks: list[Chunk] | None = None) -> T:
-        """Run body in a write transaction that first saves all buffered output (put back if it fails)."""
-        with self._lock:
-            if chunks is None:
-                chunks = self._buffer.take()
-            try:
-                rows, ends = self._chunk_rows(chunks)
-                with self._tx() as tx:
-                    tx.run(_INSERT_CHUNK[tx.dialect], rows)
-                    result = body(tx)
-                self._offsets.update(ends)  # committed: the next chunks follow these
-                return result
-            except BaseException:
-                self._buffer.restore(chunks)
-                raise
+    def _write_output(self, chunks: list[Chunk]) -> None:
+        """Store chunks taken from the buffer (under the store's lock: output is written in order, one writer at a
+        time), in one statement when there is one row; put back if it fails."""
+        try:
+            rows, ends = self._chunk_rows(chunks)
+            with self._tx(atomic=len(rows) > 1) as tx:
+                tx.run(_INSERT_CHUNK[tx.dialect], rows if len(rows) > 1 else rows[0])
+            self._offsets.update(ends)  # committed: the next chunks follow these
+        except BaseException:
+            self._buffer.restore(chunks)
+            raise
 
     def flush(self) -> None:
-        """Write buffered output now (also done about once a second, and by every step/run end)."""
+        """Write buffered output now and wait until it is committed (also done about once a second, and before
+        every step's or run's end is written, so that a step's output is stored before its end)."""
         with self._lock:
             if self._closed:
                 return
             chunks = self._buffer.take()
             if chunks:
-                self._write(lambda tx: None, chunks)
+                self._write_output(chunks)
+
+    def _drain(self) -> None:
+        """Write buffered output now, unless another thread is writing output: that one looks again when it is done
+        (after letting go), so output is written at once when the store is free, and in batches (one transaction
+        for many chunks) when many steps print at the same time."""
+        while self._buffer.pending() and self._draining.acquire(blocking=False):
+            try:
+                self.flush()
+            except StackscriptsError:
+                return  # kept in the buffer (restored by _write_output); the flush thread retries
+            finally:
+                self._draining.release()
 
     def close(self) -> None:
         """Flush buffered output and close the connection; further calls raise."""
@@ -281,3 +300,11 @@ class SQLCore(Store):
             finally:
                 self._closed = True
                 self._link.close()
+
+
+def _rollback(cursor: Any) -> None:
+    """End a failed transaction (the link drops a connection found lost)."""
+    try:
+        cursor.execute("ROLLBACK")
+    except Exception:  # noqa: S110 (none open, as SQLite says, or the connection is gone)
+        pass

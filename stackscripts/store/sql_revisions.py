@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from ..errors import BadInput, NotFound
 from ..revisions.manifest import PREFIX, is_digest, parse
@@ -18,16 +19,29 @@ from . import access
 from .base import RevisionRecord, ServerEvent
 from .liveness import check_lock
 from .rows import Row, Tx
-from .sql import SQLCore
+from .sql import Link, SQLCore
 
 _HEX = re.compile(r"[0-9a-f]{4,64}")
 SHOWN = 5
 
 
 class RevisionsSQL(SQLCore):
-    """Store methods for revisions (see store.base.Store)."""
+    """Store methods for revisions (see store.base.Store). A revision never changes (its digest is its content's), so
+    the store remembers those it checked or kept: a fleet of 500 servers of one template reads and keeps it once."""
+
+    def _connect(self, make: Callable[[], Link], location: str, flush_interval: float) -> None:
+        super()._connect(make, location, flush_interval)
+        self._known: dict[str, RevisionRecord] = {}  # by digest: read and checked by this store
+        self._kept: set[str] = set()  # digests this store kept for its team
+        self._keeping = threading.Lock()
 
     def put_revision(self, revision: RevisionRecord, blobs: Mapping[str, bytes]) -> bool:
+        with self._keeping:  # a fleet's threads keep the same revision at once: the first keeps it, the rest know
+            if revision.digest in self._kept:
+                return False  # kept by this store already (for its team)
+            return self._put_revision(revision, blobs)
+
+    def _put_revision(self, revision: RevisionRecord, blobs: Mapping[str, bytes]) -> bool:
         manifest = parse(revision.manifest, f"revision {revision.digest}")
         if manifest.digest != revision.digest:
             raise BadInput(f"revision {revision.digest}: its manifest hashes to {manifest.digest}",
@@ -42,6 +56,7 @@ class RevisionsSQL(SQLCore):
             access.check_writer(tx, self.team, f"revision {revision.digest}")
             seen = tx.one("SELECT 1 FROM revisions WHERE digest = :digest", team) is not None
             if seen and tx.one("SELECT 1 FROM revision_teams WHERE digest = :digest AND team = :team", team):
+                self._kept.add(revision.digest)
                 return False
             for sha256, path in needed.items():  # a team claims bytes it gives, or already sees: never by hash alone
                 if sha256 not in blobs and not tx.one("SELECT 1 FROM blobs WHERE sha256 = :sha256", {"sha256": sha256}):
@@ -59,11 +74,17 @@ class RevisionsSQL(SQLCore):
                    {**team, "template": revision.template, "created": revision.created or time.time(),
                     "who": revision.who, "message": revision.message, "manifest": revision.manifest,
                     "source": revision.source})
+        self._kept.add(revision.digest)
         return not seen  # new to this store's user (another team's copy, unseen, is kept for theirs too)
 
     def get_revision(self, digest: str) -> RevisionRecord:
+        known = self._known.get(digest)
+        if known is not None:
+            return known
         with self._tx(write=False) as tx:
-            return _checked(_find(tx, digest))
+            found = _checked(_find(tx, digest))
+        self._known.setdefault(found.digest, found)
+        return found
 
     def list_revisions(self, template: str | None = None) -> list[RevisionRecord]:
         where = "WHERE template = :template" if template is not None else ""

@@ -1,10 +1,10 @@
 """Servers, runs, steps and output on either backend: the store's hot path (start_step, append_output, finish_step).
 
-Each method is one short transaction (store/sql.py `SQLCore._tx`); a write that ends a step or a run first saves
-all buffered output in the same transaction (`_write`), so nothing is lost or reordered. Starting a run takes the
+Each method is one short transaction (store/sql.py `SQLCore._tx`); a write that ends a step or a run first stores
+all buffered output (`flush`, committed before the end is written), so nothing is lost or reordered. Starting a run takes the
 server's lock: the server's row is locked first (SELECT ... FOR UPDATE on PostgreSQL; SQLite's write transaction
 holds the whole file), so two controllers on two machines cannot both take it; and the run's lease, which this store
-renews while the run runs (store/sql_leases.py). Output chunks carry their byte offsets (store/sql.py `_write`);
+renews while the run runs (store/sql_leases.py). Output chunks carry their byte offsets (store/sql.py `_write_output`);
 reading, following and pruning output is store/sql_output.py.
 """
 
@@ -14,16 +14,31 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import BadInput, Conflict, NotFound, StackscriptsError
+from ..errors import BadInput, Conflict, NotFound
 from ..model import RunState
 from . import access, queries, rows
 from .base import RunRecord, ServerRecord
 from .liveness import check_lock
 from .rows import Row, Tx
-from .signals import notify
+from .signals import CHANNEL, notify, topic
+from .sql import RELAXED
 from .sql_output import OutputSQL
 
 STREAMS = ("stdout", "stderr")
+_GREATEST = {"sqlite": "MAX", "postgresql": "GREATEST"}
+# A step's start and end are one statement each (no BEGIN, COMMIT or read first: a fleet's hot path), committed relaxed
+# on PostgreSQL (store/sql.py RELAXED); the end notifies followers.
+_RELAXED = f"(SELECT {RELAXED}) AS relaxed"
+_START_STEP = ("INSERT INTO steps (run_id, idx, name, phase, sha256, inputs, started) "
+               "SELECT :run_id, :idx, :name, :phase, :sha256, :inputs, :now {source}"
+               "WHERE EXISTS (SELECT 1 FROM runs WHERE id = :run_id AND state = 'running') ON CONFLICT DO NOTHING")
+_FINISH_STEP = ("UPDATE steps SET ended = :now, exit_code = :exit_code, error = :error {source}"
+                "WHERE run_id = :run_id AND idx = :idx AND ended IS NULL")
+_STEP_SQL = {
+    "sqlite": (_START_STEP.format(source=""), _FINISH_STEP.format(source="")),
+    "postgresql": (_START_STEP.format(source=f"FROM {_RELAXED} "),
+                   _FINISH_STEP.format(source=f"FROM (SELECT {RELAXED}, pg_notify('{CHANNEL}', :topic)) AS relaxed ")),
+}
 
 
 def _quoted(column: str) -> str:
@@ -79,12 +94,13 @@ class RunsSQL(OutputSQL):
 
     def update_server(self, name: str, **changes: Any) -> ServerRecord:
         columns = rows.server_columns(changes)
-        with self._tx() as tx:
-            old = self._server(tx, name, lock=True)
-            columns["updated"] = max(time.time(), old.updated + 1e-6)
-            assignments = ", ".join(f"{_quoted(column)} = :{column}" for column in columns)
-            tx.run(f"UPDATE servers SET {assignments} WHERE name = :name_", {**columns, "name_": name})
-            return self._server(tx, name)
+        assignments = "".join(f"{_quoted(column)} = :{column}, " for column in columns)
+        with self._tx(atomic=False) as tx:  # one statement: `updated` only ever grows, as its readers expect
+            row = tx.one(f"UPDATE servers SET {assignments}updated = {_GREATEST[tx.dialect]}(:now, updated + 0.000001) "
+                         "WHERE name = :name_ RETURNING *", {**columns, "now": time.time(), "name_": name})
+        if row is None:
+            raise NotFound(f"unknown server {name!r}")
+        return rows.server_from_row(row)
 
     def delete_server(self, name: str) -> None:
         """Forget a server (its runs stay in the history); Conflict while a run holds it."""
@@ -159,27 +175,29 @@ class RunsSQL(OutputSQL):
             tx.run("DELETE FROM locks WHERE run_id = :run_id", key)
             notify(tx, run_id)
 
-        with self._lock:
-            try:
-                self._write(body)
-            except Conflict:
-                self._release(run_id)  # ended already (e.g. interrupted by another once its lease expired)
-                raise
-            self._release(run_id)  # no more renewals (a failed write keeps renewing: the run still runs)
-            for step in [key for key in self._open_steps if key[0] == run_id]:
-                self._open_steps.discard(step)
-                self._offsets.pop(step, None)
+        self.flush()  # the run's output is stored before its end
+        try:
+            with self._tx() as tx:
+                body(tx)
+        except Conflict:
+            self._release(run_id)  # ended already (e.g. interrupted by another once its lease expired)
+            raise
+        self._release(run_id)  # no more renewals (a failed write keeps renewing: the run still runs)
+        for step in [key for key in self._open_steps if key[0] == run_id]:
+            self._open_steps.discard(step)
+            self._offsets.pop(step, None)
 
     def start_step(self, run_id: str, index: int, name: str, phase: str, *, sha256: str,
                    inputs: Mapping[str, str]) -> None:
         now = time.time()
-        with self._tx() as tx:
-            self._running(tx, run_id)
-            if not tx.run("INSERT INTO steps (run_id, idx, name, phase, sha256, inputs, started) "
-                          "VALUES (:run_id, :idx, :name, :phase, :sha256, :inputs, :now) ON CONFLICT DO NOTHING",
-                          {"run_id": run_id, "idx": index, "name": name, "phase": rows.text_value(phase),
-                           "sha256": sha256 or "", "inputs": rows.dump_json(inputs), "now": now}):
-                raise Conflict(f"run {run_id} already has a step {index}")
+        with self._tx(atomic=False) as tx:
+            started = tx.run(_STEP_SQL[tx.dialect][0], {
+                "run_id": run_id, "idx": index, "name": name, "phase": rows.text_value(phase),
+                "sha256": sha256 or "", "inputs": rows.dump_json(inputs), "now": now})
+        if not started:
+            with self._tx(write=False) as tx:
+                self._running(tx, run_id)  # NotFound or Conflict: unknown or ended
+            raise Conflict(f"run {run_id} already has a step {index}")
         self._open_steps.add((run_id, index))
         self._offsets[(run_id, index)] = 0
 
@@ -197,29 +215,23 @@ class RunsSQL(OutputSQL):
         if (run_id, index) not in self._open_steps or self._closed:
             raise Conflict(f"step {index} of run {run_id} is not open in this store")
         self._buffer.add(run_id, index, stream, data)
-        try:
-            self.flush()
-        except StackscriptsError:
-            pass  # kept in the buffer (restored by _write); the flush thread retries
+        self._drain()
 
     def finish_step(self, run_id: str, index: int, exit_code: int | None, error: str | None) -> None:
         now = time.time()
         key = {"run_id": run_id, "idx": index}
-
-        def body(tx: Tx) -> None:
-            row = tx.one("SELECT ended FROM steps WHERE run_id = :run_id AND idx = :idx", key)
+        self.flush()  # the step's output is stored before its end
+        with self._tx(atomic=False) as tx:
+            ended = tx.run(_STEP_SQL[tx.dialect][1], {**key, "now": now, "exit_code": exit_code, "error": error,
+                                                      "topic": topic(run_id, index)})
+        if not ended:
+            with self._tx(write=False) as tx:
+                row = tx.one("SELECT ended FROM steps WHERE run_id = :run_id AND idx = :idx", key)
             if row is None:
                 raise NotFound(f"run {run_id!r} has no step {index}")
-            if row["ended"] is not None:
-                raise Conflict(f"step {index} of run {run_id} has already ended")
-            tx.run("UPDATE steps SET ended = :now, exit_code = :exit_code, error = :error "
-                   "WHERE run_id = :run_id AND idx = :idx", {**key, "now": now, "exit_code": exit_code, "error": error})
-            notify(tx, run_id, index)
-
-        with self._lock:
-            self._write(body)
-            self._open_steps.discard((run_id, index))
-            self._offsets.pop((run_id, index), None)
+            raise Conflict(f"step {index} of run {run_id} has already ended")
+        self._open_steps.discard((run_id, index))
+        self._offsets.pop((run_id, index), None)
 
     # queries
 

@@ -40,9 +40,9 @@ class SQLiteStore(SQLStore):
 
     def _prepare(self) -> None:
         """WAL, kept in the file: set only once the file is known to be ours (another's stays byte for byte)."""
-        with self._lock:
+        with self._lock, self._link.checkout() as connection:
             try:
-                self._dbapi().execute("PRAGMA journal_mode = WAL")
+                connection.execute("PRAGMA journal_mode = WAL")
             except sqlite3.Error as exc:
                 raise self._error(exc) from None
 
