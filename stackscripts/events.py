@@ -26,6 +26,7 @@ class StepStarted:
     sha256: str
     inputs: dict[str, str]  # masked
     phase: str = ""
+    stage: str | None = None
 
 
 @dataclass(frozen=True)

@@ -68,7 +68,7 @@ class Executor:
                 now = time.time()
                 result = StepResult(step.index, step.name, -1, now, now, error="skipped: time budget exhausted")
                 self.bus.emit(StepStarted(self.run_id, self.server, step.index, step.name, step.script.sha256,
-                                          masked(step.inputs), step.phase.value))
+                                          masked(step.inputs), step.phase.value, step.stage))
                 self.bus.emit(StepFinished(self.run_id, self.server, result))
             else:
                 result = self._run_step(step, envs[step.index], remaining)
@@ -87,7 +87,7 @@ class Executor:
         if remaining is not None:
             timeout = min(timeout, remaining) if timeout else remaining
         self.bus.emit(StepStarted(self.run_id, self.server, step.index, step.name, step.script.sha256,
-                                  masked(step.inputs), step.phase.value))
+                                  masked(step.inputs), step.phase.value, step.stage))
         result = self._attempt(step, env, timeout)
         for attempt in range(2, step.retries + 2):
             if result.ok:

@@ -93,6 +93,7 @@ class ScriptRef:
     timeout: float | None = None
     retries: int = 0
     publisher: str | None = None  # right_st's Publisher: the namespace of the libraries offering `ref`
+    stage: str | None = None  # the boot-time table's row the step is counted in (reports); None: its own row
 
     @property
     def key(self) -> str:
@@ -202,6 +203,7 @@ class PlannedStep:
     inputs: tuple[ResolvedInput, ...] = ()
     timeout: float | None = None
     retries: int = 0
+    stage: str | None = None  # its template entry's Stage
 
     @property
     def name(self) -> str:

@@ -76,7 +76,7 @@ def build_plan(resolved: ResolvedTemplate, phase: Phase, layers: Sequence[Layer]
     steps = tuple(
         PlannedStep(index=i, phase=phase, script=script,
                     inputs=tuple(inputs[spec.name] for spec in script.inputs),
-                    timeout=ref.timeout, retries=ref.retries)
+                    timeout=ref.timeout, retries=ref.retries, stage=ref.stage)
         for i, (ref, script) in enumerate(entries)
     )
     return Plan(template=resolved.template, phase=phase, steps=steps, server=server)

@@ -17,7 +17,7 @@ class StoreRecorder:
             self.store.append_output(event.run_id, event.index, event.stream, event.raw)
         elif isinstance(event, StepStarted):
             self.store.start_step(event.run_id, event.index, event.name, event.phase, sha256=event.sha256,
-                                  inputs=event.inputs)
+                                  inputs=event.inputs, stage=event.stage)
         elif isinstance(event, StepFinished):
             result = event.result
             self.store.finish_step(event.run_id, result.index, result.exit_code, result.error)

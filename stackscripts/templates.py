@@ -13,7 +13,8 @@ from .model import CloudSettings, MultiCloudImage, Phase, ScriptRef, Template, V
 from .revisions.refs import from_right_st
 
 TOP_KEYS = ("Name", "Description", "Inputs", "RightScripts", "MultiCloudImages", "Alerts")
-STEP_KEYS = ("Script", "Name", "Revision", "Publisher", "Timeout", "Retries")
+STEP_KEYS = ("Script", "Name", "Revision", "Publisher", "Timeout", "Retries", "Stage")
+MAX_STAGE = 80  # characters of a Stage: a row label of the boot-time table
 MAX_TIMEOUT = 7 * 24 * 3600
 MAX_RETRIES = 10
 IMAGE_KEYS = ("Name", "Revision", "Description", "Publisher", "Settings", "Tags")
@@ -121,13 +122,19 @@ def _step(entry: Any, file: str, parent: list, index: int) -> ScriptRef:
     if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= MAX_RETRIES:
         raise _bad(f"Retries must be a whole number from 0 to {MAX_RETRIES}, not {retries!r}", file, entry, "Retries",
                    "Write 'Retries: 2'.")
+    stage = entry.get("Stage")
+    if stage is not None and (not isinstance(stage, str) or not stage.strip() or len(stage.strip()) > MAX_STAGE
+                              or "\n" in stage.strip()):
+        raise _bad(f"Stage must be a one-line label of 1 to {MAX_STAGE} characters, not {stage!r}", file, entry, "Stage",
+                   "Write 'Stage: Install and launch the services' (steps with the same Stage share a report row).")
     revision, publisher = entry.get("Revision"), entry.get("Publisher")
     if publisher is not None:  # right_st's {Name, Revision, Publisher}: resolved through the project's libraries
         parsed = from_right_st(ref, revision if revision is not None else "", publisher, file=file,
                                line=yamlsrc.line_of(entry, "Publisher"))
         publisher, revision = parsed.namespace, parsed.version or None
     return ScriptRef(ref=ref.strip(), line=line, revision=None if revision is None else str(revision),
-                     timeout=float(timeout) if timeout else None, retries=retries, publisher=publisher)
+                     timeout=float(timeout) if timeout else None, retries=retries, publisher=publisher,
+                     stage=stage.strip() if stage else None)
 
 
 def _images(raw: Any, file: str, parent: dict) -> tuple[MultiCloudImage, ...]:

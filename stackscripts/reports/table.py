@@ -83,15 +83,21 @@ def _merge(keys: list[tuple[str, str]], run_keys: Sequence[tuple[str, str]]) -> 
         previous = key
 
 
-def _keyed(run: RunRecord) -> dict[tuple[str, str], StepRecord]:
-    """A run's steps by (phase, name) in step order; a name seen again in a phase gets ' (2)', ' (3)'..."""
-    by_key: dict[tuple[str, str], StepRecord] = {}
+def _keyed(run: RunRecord) -> dict[tuple[str, str], list[StepRecord]]:
+    """A run's steps by (phase, row) in step order: a step with a Stage is counted in its stage's row (all its
+    phase's steps of that stage together), any other in its own, named after it; a name seen again in a phase gets
+    ' (2)', ' (3)'..."""
+    by_key: dict[tuple[str, str], list[StepRecord]] = {}
     for step in sorted(run.steps, key=lambda s: s.index):
-        phase, name, n = step.phase or run.phase, step.name, 1
+        phase = step.phase or run.phase
+        if step.stage:
+            by_key.setdefault((phase, step.stage), []).append(step)
+            continue
+        name, n = step.name, 1
         while (phase, name) in by_key:
             n += 1
             name = f"{step.name} ({n})"
-        by_key[(phase, name)] = step
+        by_key[(phase, name)] = [step]
     return by_key
 
 
@@ -99,8 +105,14 @@ def step_failed(step: StepRecord | None) -> bool:
     return bool(step and (step.error or step.exit_code not in (0, None)))
 
 
+def _seconds(steps: Sequence[StepRecord]) -> float | None:
+    """A row's time in one run: its steps' durations summed; None where the run lacks the row or never timed it."""
+    timed = [seconds for seconds in map(step_seconds, steps) if seconds is not None]
+    return sum(timed) if timed else None
+
+
 def compare(runs: Sequence[RunRecord], servers: Mapping[str, ServerRecord] | None = None) -> Comparison:
-    """Steps matched by phase and name across runs, in their runs' order; n/a where a run lacks one."""
+    """Steps matched by phase and stage (or name) across runs, in their runs' order; n/a where a run lacks one."""
     servers = servers or {}
     phases = {r.phase for r in runs} | {s.phase for r in runs for s in r.steps if s.phase}
     keys: list[tuple[str, str]] = []
@@ -113,9 +125,9 @@ def compare(runs: Sequence[RunRecord], servers: Mapping[str, ServerRecord] | Non
         rows.append(Row(LAUNCH_ROW, launches, tuple(False for _ in runs)))
     for key in keys:
         label = f"{key[0]}: {key[1]}" if len(phases) > 1 else key[1]
-        steps = [c.get(key) for c in cells]
-        rows.append(Row(label, tuple(step_seconds(s) if s else None for s in steps),
-                        tuple(step_failed(s) for s in steps)))
+        groups = [c.get(key, []) for c in cells]
+        rows.append(Row(label, tuple(_seconds(steps) for steps in groups),
+                        tuple(any(map(step_failed, steps)) for steps in groups)))
     totals = tuple(sum(row.values[i] or 0.0 for row in rows) for i in range(len(runs)))
     return Comparison(tuple(runs), tuple(rows), totals)
 

@@ -53,6 +53,7 @@ class StepRecord:
     stderr: str = ""
     output: str = ""  # interleaved
     chunks: tuple[tuple[str, bytes], ...] = ()  # (stream, exact bytes) in arrival order, as the step wrote them
+    stage: str | None = None  # its template entry's Stage: the boot-time table's row it is counted in
     pruned: int | None = None  # the bytes of output `runs prune` removed (None: its output is all there)
 
     def raw(self, stream: str | None = None) -> bytes:
@@ -176,7 +177,7 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def start_step(self, run_id: str, index: int, name: str, phase: str, *, sha256: str,
-                   inputs: Mapping[str, str]) -> None: ...
+                   inputs: Mapping[str, str], stage: str | None = None) -> None: ...
 
     @abc.abstractmethod
     def append_output(self, run_id: str, index: int, stream: str, text: str | bytes) -> None:

@@ -188,6 +188,9 @@ MIGRATIONS: tuple[Migration, ...] = (
         CreateTable("blob_teams", (_text("sha256", null=False), _text("team", null=False)),
                     constraints=("PRIMARY KEY (sha256, team)",)),
     )),
+    # a step's stage, from its template entry's Stage: the row of the boot-time table it belongs to, so that two
+    # templates that install the same software in different steps are compared stage by stage (docs/reports.md)
+    Migration("the stage of each step", (AddColumn("steps", _text("stage")),)),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -94,6 +94,7 @@ def step_from_row(row: Row, chunks: Chunks = ()) -> StepRecord:
         sha256=row["sha256"], inputs=json.loads(row["inputs"] or "{}"),
         started=row["started"], ended=row["ended"], exit_code=row["exit_code"],
         error=row["error"], stdout=text("stdout"), stderr=text("stderr"), output=text(None), chunks=chunks,
+        stage=row.get("stage"),
     )
 
 

@@ -29,8 +29,8 @@ _GREATEST = {"sqlite": "MAX", "postgresql": "GREATEST"}
 # A step's start and end are one statement each (no BEGIN, COMMIT or read first: a fleet's hot path), committed relaxed
 # on PostgreSQL (store/sql.py RELAXED); the end notifies followers.
 _RELAXED = f"(SELECT {RELAXED}) AS relaxed"
-_START_STEP = ("INSERT INTO steps (run_id, idx, name, phase, sha256, inputs, started) "
-               "SELECT :run_id, :idx, :name, :phase, :sha256, :inputs, :now {source}"
+_START_STEP = ("INSERT INTO steps (run_id, idx, name, phase, sha256, inputs, started, stage) "
+               "SELECT :run_id, :idx, :name, :phase, :sha256, :inputs, :now, :stage {source}"
                "WHERE EXISTS (SELECT 1 FROM runs WHERE id = :run_id AND state = 'running') ON CONFLICT DO NOTHING")
 _FINISH_STEP = ("UPDATE steps SET ended = :now, exit_code = :exit_code, error = :error {source}"
                 "WHERE run_id = :run_id AND idx = :idx AND ended IS NULL")
@@ -188,12 +188,12 @@ class RunsSQL(OutputSQL):
             self._offsets.pop(step, None)
 
     def start_step(self, run_id: str, index: int, name: str, phase: str, *, sha256: str,
-                   inputs: Mapping[str, str]) -> None:
+                   inputs: Mapping[str, str], stage: str | None = None) -> None:
         now = time.time()
         with self._tx(atomic=False) as tx:
             started = tx.run(_STEP_SQL[tx.dialect][0], {
                 "run_id": run_id, "idx": index, "name": name, "phase": rows.text_value(phase),
-                "sha256": sha256 or "", "inputs": rows.dump_json(inputs), "now": now})
+                "sha256": sha256 or "", "inputs": rows.dump_json(inputs), "now": now, "stage": stage})
         if not started:
             with self._tx(write=False) as tx:
                 self._running(tx, run_id)  # NotFound or Conflict: unknown or ended

@@ -187,3 +187,32 @@ def test_html_of_a_comparison_lines_runs_up_and_holds_no_url() -> None:
     assert "<td class=num>8m50s</td>" in page and "<td class=num>-2m42s</td>" in page
     failed = make_run("r-f", "web1", [("Boom", 1.0)], failed=[0], state="failed")
     assert 'class="bar failed" data-step="Boom"' in render_html([failed])
+
+
+def staged_run(run_id: str, server: str, steps: Sequence[tuple[str, str | None, float]], start: float) -> RunRecord:
+    """A run whose steps carry their template entries' Stage (None: no Stage)."""
+    records, at = [], start
+    for index, (name, stage, seconds) in enumerate(steps):
+        records.append(StepRecord(run_id, index, name, "Boot", started=at, ended=at + seconds, exit_code=0,
+                                  stage=stage))
+        at += seconds
+    return RunRecord(run_id, server, "Boot", "succeeded", started=start, ended=at, steps=tuple(records))
+
+
+def test_steps_with_a_stage_share_its_row_across_templates_that_split_the_work_differently() -> None:
+    prep, services, apps = "Prep VM environment", "Install & launch the services", "Install & launch the apps"
+    docker = staged_run("r-docker", "docker", [
+        ("Install Docker", prep, 20.0), ("Setup btrfs", prep, 10.0), ("Registry keys", prep, 6.0),
+        ("Launch Service Containers", services, 297.0), ("Launch App Containers", apps, 140.0),
+        ("Check Services", None, 3.0)], T0)
+    script = staged_run("r-script", "script", [
+        ("Packages Prep", prep, 16.0), ("Packages Install Services", services, 40.0),
+        ("Packages Install Graphite", services, 25.0), ("Packages Install Ruby", "Install ruby", 54.0),
+        ("Packages Launch Apps", apps, 183.0), ("Check Services", None, 2.0)], T0 + 1000)
+    comparison = compare([docker, script])
+    assert [(row.label, row.values) for row in comparison.rows] == [
+        (prep, (36.0, 16.0)), (services, (297.0, 65.0)), ("Install ruby", (None, 54.0)), (apps, (140.0, 183.0)),
+        ("Check Services", (3.0, 2.0))]
+    assert comparison.totals == (476.0, 320.0)
+    table = render(comparison)
+    assert "| Install ruby | n/a | 54s | n/a |" in table and "| TOTAL | 7m56s | 5m20s | -2m36s |" in table

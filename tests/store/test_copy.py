@@ -15,6 +15,7 @@ import pytest
 
 from stackscripts.store import open_store
 from stackscripts.store.base import ServerRecord
+from stackscripts.store.migrations import SCHEMA_VERSION
 from stackscripts.store.sql_store import SQLStore
 from tests.store.test_store_cli import refused
 from tests.store.test_teams import record_run, revision
@@ -121,13 +122,14 @@ def test_copy_refuses_bad_input_and_writes_nothing(source: Source, tmp_path: Pat
     refused("store", "copy", "--from", source.db, "--to", source.db, expect="into itself")
     cli_json("store", "init", "--db", dst)
     with sqlite3.connect(dst) as raw:
-        raw.execute("PRAGMA user_version = 4")
-    refused("store", "copy", "--from", source.db, "--to", dst, expect=f"schema version 4 (this stackscripts: 5) of {dst}")
+        raw.execute(f"PRAGMA user_version = {SCHEMA_VERSION - 1}")
+    refused("store", "copy", "--from", source.db, "--to", dst,
+            expect=f"schema version {SCHEMA_VERSION - 1} (this stackscripts: {SCHEMA_VERSION}) of {dst}")
     with sqlite3.connect(dst) as raw:
         raw.execute("PRAGMA user_version = 99")
     refused("store", "copy", "--from", source.db, "--to", dst, expect="has schema version 99")
     with sqlite3.connect(dst) as raw:
-        raw.execute("PRAGMA user_version = 5")
+        raw.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     refused("store", "copy", "--from", source.db, "--to", dst, "--team", "Not A Team", expect="is not a team name")
     with sqlite3.connect(source.db) as raw:
         raw.execute("UPDATE blobs SET data = ? WHERE data = ?", (b"echo tampered\n", b"echo shared\n"))

@@ -15,7 +15,8 @@ def test_run_with_steps_and_interleaved_output(store: SQLStore, web1: str) -> No
     run_id = store.start_run(web1, "Boot", who="alice", template="t/aio.yml",
                              inputs={"PASSWORD": "cred:PW (****)"})
     assert run_id.startswith("r-")
-    store.start_step(run_id, 0, "Install Docker", "Boot", sha256="a" * 64, inputs={"X": "text:1"})
+    store.start_step(run_id, 0, "Install Docker", "Boot", sha256="a" * 64, inputs={"X": "text:1"},
+                     stage="Prep VM environment")
     for piece, stream in [("one\n", "stdout"), ("two\n", "stdout"), ("oops\n", "stderr"),
                           ("three\n", "stdout"), ("warn", "stderr"), (" more\n", "stderr")]:
         store.append_output(run_id, 0, stream, piece)
@@ -34,6 +35,7 @@ def test_run_with_steps_and_interleaved_output(store: SQLStore, web1: str) -> No
     assert (first.index, first.name, first.phase, first.sha256) == (0, "Install Docker", "Boot",
                                                                      "a" * 64)
     assert dict(first.inputs) == {"X": "text:1"}
+    assert (first.stage, second.stage) == ("Prep VM environment", None)
     assert first.stdout == "one\ntwo\nthree\n"
     assert first.stderr == "oops\nwarn more\n"
     assert first.output == "one\ntwo\noops\nthree\nwarn more\n"

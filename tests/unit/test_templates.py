@@ -22,6 +22,7 @@ RightScripts:
   - Script: ../scripts/setup-btrfs.sh
     Timeout: 600
     Retries: 2
+    Stage: Prep VM environment
   - Name: Launch Containers
     Revision: 4
     Publisher: RightScale
@@ -84,7 +85,8 @@ def test_three_phases_and_every_step_form(write) -> None:
     assert [s.line for s in boot] == [line_of(TEMPLATE, "install-docker"), line_of(TEMPLATE, "setup-btrfs"),
                                       line_of(TEMPLATE, "Launch Containers"), line_of(TEMPLATE, "core/Launch")]
     assert (boot[0].timeout, boot[0].retries, boot[0].revision) == (None, 0, None)
-    assert (boot[1].timeout, boot[1].retries) == (600.0, 2)
+    assert (boot[1].timeout, boot[1].retries, boot[1].stage) == (600.0, 2, "Prep VM environment")
+    assert boot[0].stage is None
     assert boot[2].revision == "4"
     (restart,) = template.steps(Phase.OPERATIONAL)
     assert restart.timeout == 1.5
