@@ -70,6 +70,7 @@
 #   MARIADB_PASSWORD:
 #     Category: Database
 #     Description: Password of MARIADB_USER (passed to the containers from the environment).
+#       Unset means the one Launch Service Containers made on this server.
 #     Input Type: single
 #     Required: false
 #     Advanced: false
@@ -111,10 +112,10 @@ env_args=(
   -e STATSD_HOST=graphite -e STATSD_PORT=8125
   -e GRAPHITE_HOST=graphite -e GRAPHITE_PORT=2003
 )
-if [[ -n ${MARIADB_PASSWORD:-} ]]; then
-  export MARIADB_PASSWORD
-  env_args+=(-e MARIADB_PASSWORD)
-fi
+MARIADB_PASSWORD=$(mariadb_app_password "${MARIADB_PASSWORD:-}") ||
+  die "MARIADB_PASSWORD is unset and no password was made on this server: run Launch Service Containers first"
+export MARIADB_PASSWORD
+env_args+=(-e MARIADB_PASSWORD)
 while IFS= read -r setting; do
   [[ -n $setting ]] || continue
   [[ $setting =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || die "APP_ENV item '${setting%%=*}' is not KEY=VALUE"

@@ -4,7 +4,9 @@
 # Description: Pulls the ZooKeeper, Redis, Kafka, MariaDB and graphite-statsd images
 #   (in parallel by default) and runs them on one user-defined docker network with named
 #   volumes, published ports and restart policy unless-stopped. Kafka runs in KRaft
-#   mode (the official image has no ZooKeeper mode); ZooKeeper serves the apps.
+#   mode (the official image has no ZooKeeper mode); ZooKeeper serves the apps. The
+#   defaults are the public images; the demo's are built from Debian's packages
+#   (demo/images), with a stand-in for Kafka.
 # Inputs:
 #   IMAGE_REGISTRY:
 #     Category: Images
@@ -71,7 +73,7 @@
 #   MARIADB_USER:
 #     Category: Database
 #     Description: Application user created with all rights on MARIADB_DATABASE when
-#       the data volume is first initialized (only when MARIADB_PASSWORD is set too).
+#       the data volume is first initialized.
 #     Input Type: single
 #     Required: false
 #     Advanced: false
@@ -79,7 +81,7 @@
 #   MARIADB_PASSWORD:
 #     Category: Database
 #     Description: Password of MARIADB_USER, e.g. cred:MARIADB_APP_PASSWORD. Unset means
-#       no application user.
+#       one made on this server (kept 0600 in /var/lib/stackscripts).
 #     Input Type: single
 #     Required: false
 #     Advanced: false
@@ -122,12 +124,9 @@ docker_up || die "docker is not running: run Install Docker first"
 [[ -n ${MARIADB_ROOT_PASSWORD:-} ]] || die "MARIADB_ROOT_PASSWORD is empty"
 # Secrets reach the containers through `-e NAME` (taken from this environment),
 # never as a value on a command line.
-export MARIADB_ROOT_PASSWORD MARIADB_DATABASE="${MARIADB_DATABASE:-app}"
-app_user=()
-if [[ -n ${MARIADB_PASSWORD:-} ]]; then
-  export MARIADB_USER="${MARIADB_USER:-app}" MARIADB_PASSWORD
-  app_user=(-e MARIADB_USER -e MARIADB_PASSWORD)
-fi
+export MARIADB_ROOT_PASSWORD MARIADB_DATABASE="${MARIADB_DATABASE:-app}" MARIADB_USER="${MARIADB_USER:-app}"
+MARIADB_PASSWORD=$(mariadb_app_password "${MARIADB_PASSWORD:-}" create)
+export MARIADB_PASSWORD
 net=${DOCKER_NETWORK:-app-net}
 addr=${PUBLISH_ADDRESS:-127.0.0.1}
 registry=$(registry_address "${IMAGE_REGISTRY:-}" "${REGISTRY_PORT:-}")
@@ -150,7 +149,8 @@ run_container redis "$redis" "${common[@]}" -p "$addr:6379:6379" \
   -v redis-data:/data -- redis-server --appendonly yes
 
 run_container mariadb "$mariadb" "${common[@]}" -p "$addr:3306:3306" \
-  -v mariadb-data:/var/lib/mysql -e MARIADB_ROOT_PASSWORD -e MARIADB_DATABASE "${app_user[@]}"
+  -v mariadb-data:/var/lib/mysql -e MARIADB_ROOT_PASSWORD -e MARIADB_DATABASE \
+  -e MARIADB_USER -e MARIADB_PASSWORD
 
 # Single-node KRaft broker+controller; clients on $net use kafka:9092.
 run_container kafka "$kafka" "${common[@]}" -p "$addr:9092:9092" \

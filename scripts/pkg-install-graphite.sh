@@ -1,81 +1,47 @@
 #!/bin/bash
 # ---
 # RightScript Name: Packages Install Graphite
-# Description: Installs Graphite from Debian's packages - carbon-cache (graphite-carbon,
-#   plaintext port 2003) and the graphite-web UI served by Apache with mod_wsgi on port
-#   80. StatsD is not packaged in Debian 12; see Packages Install StatsD.
-# Packages: graphite-carbon graphite-web apache2 libapache2-mod-wsgi-py3
-# Inputs:
-#   GRAPHITE_TIMEZONE:
-#     Category: Graphite
-#     Description: Time zone of the graphite-web graphs.
-#     Input Type: single
-#     Required: false
-#     Advanced: true
-#     Default: text:UTC
+# Description: Installs Graphite from Debian's packages, set up like the demo's graphite image (the same
+#   graphite-setup.sh) - carbon-cache (graphite-carbon; plaintext 2003, pickle 2004) started by its init
+#   script, and graphite-web served by Debian's gunicorn on port 80. StatsD has its own script.
+# Packages: graphite-carbon graphite-web gunicorn
+# Inputs: {}
 # Attachments:
 # - stackscripts-lib.sh
+# - services-lib.sh
+# - graphite-setup.sh
 # ...
 
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=attachments/stackscripts-lib.sh
 source "$RS_ATTACH_DIR/stackscripts-lib.sh"
+# shellcheck source-path=SCRIPTDIR source=attachments/services-lib.sh
+source "$RS_ATTACH_DIR/services-lib.sh"
 require_root
 
-tz=${GRAPHITE_TIMEZONE:-UTC}
-[[ $tz =~ ^[A-Za-z0-9_+/-]+$ ]] || die "GRAPHITE_TIMEZONE '$tz' is not a time zone name"
-apt_install_nostart graphite-carbon graphite-web apache2 libapache2-mod-wsgi-py3 curl
+apt_install_nostart graphite-carbon graphite-web gunicorn
+install -d /usr/local/lib/stackscripts
+install -m 0755 "$RS_ATTACH_DIR/graphite-setup.sh" /usr/local/lib/stackscripts/graphite-setup.sh
+bash /usr/local/lib/stackscripts/graphite-setup.sh configure | sed 's/^/stackscripts: /'
 
-# carbon-cache: enabled in /etc/default, with a retention matching StatsD's 10s flushes.
-sed -i 's/^CARBON_CACHE_ENABLED=.*/CARBON_CACHE_ENABLED=true/' /etc/default/graphite-carbon
-schemas=/etc/carbon/storage-schemas.conf
-if ! grep -q '^\[stats\]' "$schemas"; then
-  log "adding a retention schema for StatsD metrics"
-  printf '[stats]\npattern = ^stats.*\nretentions = 10s:6h,1m:7d,10m:1y\n\n%s\n' "$(cat "$schemas")" >"$schemas.new"
-  mv "$schemas.new" "$schemas"
+if ! wait_port 127.0.0.1 2003 0; then
+  log "starting carbon-cache"
+  start_service carbon-cache start || die "could not start carbon-cache (see /var/log/carbon/)"
+  if has_systemd; then systemctl enable carbon-cache >/dev/null 2>&1 || true; fi
 fi
+wait_port 127.0.0.1 2003 60 || die "carbon-cache does not answer on port 2003 within 60s; $(log_tail /var/log/carbon/console.log)"
+log "carbon-cache answers on port 2003"
 
-# graphite-web: a secret key made once, the time zone, the database schema.
-settings=/etc/graphite/local_settings.py
-if ! grep -q '^SECRET_KEY' "$settings"; then
-  printf "SECRET_KEY = '%s'\n" "$(head -c 48 /dev/urandom | base64 -w0 | tr -d '/+=')" >>"$settings"
+if ! wait_port 127.0.0.1 80 0; then
+  log "starting graphite-web under gunicorn (log: /var/log/graphite/gunicorn.log)"
+  # As root: gunicorn binds port 80, then runs its workers as _graphite.
+  background graphite-web root /var/log/graphite/gunicorn.log /usr/local/lib/stackscripts/graphite-setup.sh web
 fi
-if grep -q '^TIME_ZONE' "$settings"; then
-  sed -i "s|^TIME_ZONE.*|TIME_ZONE = '$tz'|" "$settings"
-else
-  printf "TIME_ZONE = '%s'\n" "$tz" >>"$settings"
-fi
-log "migrating the graphite-web database"
-runuser -u _graphite -- graphite-manage migrate --run-syncdb --verbosity 0
-
-reload=false
-# Debian 12's graphite.wsgi imports graphite.local_settings, which the package keeps
-# in /etc/graphite only: without this link the web UI ignores its settings.
-pkgdir=$(python3 -c 'import graphite, os; print(os.path.dirname(graphite.__file__))')
-if [[ ! -e $pkgdir/local_settings.py ]]; then
-  ln -s "$settings" "$pkgdir/local_settings.py"
-  reload=true
-fi
-if [[ ! -e /etc/apache2/sites-enabled/graphite.conf ]]; then
-  log "enabling the graphite site in Apache"
-  cp /usr/share/graphite-web/apache2-graphite.conf /etc/apache2/sites-available/graphite.conf
-  a2dissite -q 000-default >/dev/null || true
-  a2enmod -q wsgi >/dev/null
-  a2ensite -q graphite >/dev/null
-  reload=true
-fi
-if [[ $reload == true ]] && wait_port 127.0.0.1 80 0; then start_service apache2 restart; fi
-
-for entry in carbon-cache:2003 apache2:80; do
-  name=${entry%:*} port=${entry#*:}
-  if ! wait_port 127.0.0.1 "$port" 0; then
-    log "starting $name"
-    start_service "$name" start || die "could not start $name"
-    if has_systemd; then systemctl enable "$name" >/dev/null 2>&1 || true; fi
-  fi
-  wait_port 127.0.0.1 "$port" 60 || die "$name does not answer on port $port within 60s"
-  log "$name answers on port $port"
+wait_port 127.0.0.1 80 60 || die "graphite-web does not answer on port 80 within 60s; $(log_tail /var/log/graphite/gunicorn.log)"
+start=$SECONDS
+until code=$(curl -s -o /dev/null -w '%{http_code}' 'http://127.0.0.1/render?target=carbon.agents.*&format=json') &&
+  [[ $code == 200 ]]; do
+  ((SECONDS - start < 30)) || die "graphite-web answers HTTP $code on /render; $(log_tail /var/log/graphite/gunicorn.log)"
+  sleep 1
 done
-code=$(curl -s -o /dev/null -w '%{http_code}' 'http://127.0.0.1/render/?target=carbon.agents.*&format=json' || true)
-[[ $code == 200 ]] || die "graphite-web answers HTTP $code on /render (see /var/log/apache2/)"
-log "graphite-web renders graphs"
+log "graphite-web renders JSON on port 80"

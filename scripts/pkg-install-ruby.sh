@@ -1,10 +1,10 @@
 #!/bin/bash
 # ---
 # RightScript Name: Packages Install Ruby
-# Description: Installs Ruby (ruby-full), Bundler and what native gems usually need
-#   to build (compiler, MariaDB client, OpenSSL, libyaml and zlib headers) from Debian.
-# Packages: ruby-full bundler build-essential default-libmysqlclient-dev libssl-dev
-#   libyaml-dev zlib1g-dev git
+# Description: Installs Ruby and the libraries the application uses from Debian's packages - ruby,
+#   ruby-mysql2, ruby-redis and ruby-webrick, the same as the demo's application images - so that no gem
+#   is fetched or compiled at boot.
+# Packages: ruby ruby-mysql2 ruby-redis ruby-webrick
 # Inputs: {}
 # Attachments:
 # - stackscripts-lib.sh
@@ -15,7 +15,8 @@ set -euo pipefail
 source "$RS_ATTACH_DIR/stackscripts-lib.sh"
 require_root
 
-apt_install ruby-full bundler build-essential default-libmysqlclient-dev \
-  libssl-dev libyaml-dev zlib1g-dev git pkg-config
-log "$(ruby --version)"
-log "$(bundle --version)"
+apt_install ruby ruby-mysql2 ruby-redis ruby-webrick
+versions=$(ruby -e 'require "mysql2"; require "redis"; require "webrick"
+  puts "ruby #{RUBY_VERSION}, mysql2 #{Mysql2::VERSION}, redis #{Redis::VERSION}, webrick #{WEBrick::VERSION}"') ||
+  die "Ruby cannot load mysql2, redis and webrick"
+log "$versions"

@@ -1,10 +1,11 @@
 #!/bin/bash
 # ---
 # RightScript Name: Packages Install Services
-# Description: Installs and starts ZooKeeper (zookeeperd), Redis (redis-server) and
-#   MariaDB (mariadb-server) from Debian's packages, listening on localhost, and creates
-#   the application database. Kafka, Graphite and StatsD have their own scripts.
-# Packages: zookeeperd redis-server mariadb-server
+# Description: Installs, configures and starts ZooKeeper (zookeeperd, with the headless Java runtime only),
+#   Redis (redis-server) and MariaDB (mariadb-server) from Debian's packages, on localhost, set up like the
+#   demo's zookeeper, redis and mariadb images (the same zookeeper-setup.sh and mariadb-setup.sh), and
+#   creates the application's database and user. Kafka, Graphite and StatsD have their own scripts.
+# Packages: zookeeperd default-jre-headless redis-server mariadb-server
 # Inputs:
 #   MARIADB_ROOT_PASSWORD:
 #     Category: Database
@@ -22,38 +23,57 @@
 #     Default: text:app
 #   MARIADB_USER:
 #     Category: Database
-#     Description: Application user with all rights on MARIADB_DATABASE (only when MARIADB_PASSWORD
-#       is set).
+#     Description: Application user with all rights on MARIADB_DATABASE.
 #     Input Type: single
 #     Required: false
 #     Advanced: false
 #     Default: text:app
 #   MARIADB_PASSWORD:
 #     Category: Database
-#     Description: Password of MARIADB_USER. Unset means no application user.
+#     Description: Password of MARIADB_USER. Unset means one made on this server (kept 0600 in
+#       /var/lib/stackscripts).
 #     Input Type: single
 #     Required: false
 #     Advanced: false
 # Attachments:
 # - stackscripts-lib.sh
+# - services-lib.sh
+# - zookeeper-setup.sh
+# - mariadb-setup.sh
 # ...
 
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=attachments/stackscripts-lib.sh
 source "$RS_ATTACH_DIR/stackscripts-lib.sh"
+# shellcheck source-path=SCRIPTDIR source=attachments/services-lib.sh
+source "$RS_ATTACH_DIR/services-lib.sh"
 require_root
 
-db=${MARIADB_DATABASE:-app}
-db_user=${MARIADB_USER:-app}
-[[ $db =~ ^[A-Za-z0-9_]+$ ]] || die "MARIADB_DATABASE may only hold letters, digits and _"
 [[ -n ${MARIADB_ROOT_PASSWORD:-} ]] || die "MARIADB_ROOT_PASSWORD is empty"
+MARIADB_PASSWORD=$(mariadb_app_password "${MARIADB_PASSWORD:-}" create)
+export MARIADB_ROOT_PASSWORD MARIADB_PASSWORD MARIADB_DATABASE=${MARIADB_DATABASE:-app} MARIADB_USER=${MARIADB_USER:-app}
+setup=$RS_ATTACH_DIR
 
+# zookeeper depends on default-jre (GTK, Mesa, LLVM): a stub satisfies it with the headless runtime.
+packages=(redis-server mariadb-server)
+if ! dpkg -s zookeeperd >/dev/null 2>&1; then
+  apt-get update -qq
+  packages+=("$(bash "$setup/zookeeper-setup.sh" jre-stub "$PWD")" zookeeperd)
+fi
 # Services are started below, the same way with or without systemd.
-apt_install_nostart zookeeperd redis-server mariadb-server netcat-openbsd
+apt_install_nostart "${packages[@]}"
 
-# service name, port: start each service unless it already answers.
-for entry in zookeeper:2181 redis-server:6379 mariadb:3306; do
-  name=${entry%:*} port=${entry#*:}
+bash "$setup/zookeeper-setup.sh" configure | sed 's/^/stackscripts: /'
+# Like the redis image: append-only persistence.
+sed -i 's/^appendonly no/appendonly yes/' /etc/redis/redis.conf
+# MariaDB's log in a file (no syslog daemon here), for the checks to show.
+printf '[mysqld]\nlog_error = /var/log/mysql/error.log\n' >/etc/mysql/mariadb.conf.d/60-stackscripts.cnf
+install -d -o mysql -g adm /var/log/mysql
+
+# service name, port, log: start each service unless it already answers.
+for entry in zookeeper:2181:/var/log/zookeeper/zookeeper.log redis-server:6379:/var/log/redis/redis-server.log \
+  mariadb:3306:/var/log/mysql/error.log; do
+  IFS=: read -r name port logfile <<<"$entry"
   if wait_port 127.0.0.1 "$port" 0; then
     log "$name already answers on port $port"
     continue
@@ -61,28 +81,12 @@ for entry in zookeeper:2181 redis-server:6379 mariadb:3306; do
   log "starting $name"
   start_service "$name" start || die "could not start $name"
   if has_systemd; then systemctl enable "$name" >/dev/null 2>&1 || true; fi
-  wait_port 127.0.0.1 "$port" 90 || die "$name does not answer on port $port within 90s"
+  wait_port 127.0.0.1 "$port" 90 ||
+    die "$name does not answer on port $port within 90s; $(log_tail "$logfile")"
   log "$name answers on port $port"
 done
 
-# The SQL travels on stdin; root keeps unix-socket login so that a second run works.
-# shellcheck disable=SC2016
-log "configuring MariaDB: root password, database $db${MARIADB_PASSWORD:+, user $db_user}"
-{
-  printf 'ALTER USER root@localhost IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD(%s);\n' \
-    "$(sql_string "$MARIADB_ROOT_PASSWORD")"
-  printf "CREATE DATABASE IF NOT EXISTS \`%s\`;\n" "$db"
-  if [[ -n ${MARIADB_PASSWORD:-} ]]; then
-    for host in localhost 127.0.0.1; do
-      printf 'CREATE USER IF NOT EXISTS %s@%s;\n' "$(sql_string "$db_user")" "$(sql_string "$host")"
-      printf 'ALTER USER %s@%s IDENTIFIED BY %s;\n' "$(sql_string "$db_user")" "$(sql_string "$host")" \
-        "$(sql_string "$MARIADB_PASSWORD")"
-      printf "GRANT ALL PRIVILEGES ON \`%s\`.* TO %s@%s;\n" "$db" "$(sql_string "$db_user")" "$(sql_string "$host")"
-    done
-  fi
-  printf 'FLUSH PRIVILEGES;\n'
-} | mariadb --user=root --batch || die "configuring MariaDB failed"
-
-log "zookeeper: $(printf 'srvr\n' | nc -q1 127.0.0.1 2181 | head -n1 || true)"
-log "redis: $(redis-cli -h 127.0.0.1 ping)"
-log "mariadb: $(mariadb --user=root --batch --skip-column-names -e 'SELECT VERSION()')"
+# The SQL travels on stdin, as root over the unix socket (root keeps that login, so a second run works).
+log "configuring MariaDB: root password, database $MARIADB_DATABASE, user $MARIADB_USER"
+bash "$setup/mariadb-setup.sh" sql localhost 127.0.0.1 | mariadb --user=root --batch || die "configuring MariaDB failed"
+log "zookeeper $(dpkg-query -W zookeeper | cut -f2), redis $(redis-server --version | grep -o 'v=[0-9.]*'), $(mariadb --version | grep -o 'Distrib [^,]*')"

@@ -2,9 +2,9 @@
 # ---
 # RightScript Name: Packages Prep
 # Description: Prepares a Debian server for the package-installed version of the application
-#   stack - refreshes the package lists, installs the base tools and creates the application
-#   user and directory.
-# Packages: ca-certificates curl jq netcat-openbsd
+#   stack - refreshes the package lists, installs the base tools, adds CA_CERTIFICATES to the
+#   system's trust store and creates the application user and directory.
+# Packages: ca-certificates curl jq procps
 # Inputs:
 #   APP_USER:
 #     Category: Application
@@ -20,6 +20,13 @@
 #     Required: false
 #     Advanced: true
 #     Default: text:/srv/app
+#   CA_CERTIFICATES:
+#     Category: Network
+#     Description: PEM certificates to trust besides Debian's, e.g. the CA of a TLS-inspecting
+#       proxy between this server and the npm registry. Empty means none.
+#     Input Type: single
+#     Required: false
+#     Advanced: true
 # Attachments:
 # - stackscripts-lib.sh
 # ...
@@ -37,7 +44,17 @@ home=${APP_HOME:-/srv/app}
 log "refreshing package lists"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt_install ca-certificates curl jq netcat-openbsd procps
+apt_install ca-certificates curl jq procps
+
+if [[ -n ${CA_CERTIFICATES:-} ]]; then
+  grep -q -- '-----BEGIN CERTIFICATE-----' <<<"$CA_CERTIFICATES" || die "CA_CERTIFICATES holds no PEM certificate"
+  bundle=/usr/local/share/ca-certificates/stackscripts-extra.crt
+  if [[ $(cat "$bundle" 2>/dev/null) != "$CA_CERTIFICATES" ]]; then
+    printf '%s\n' "$CA_CERTIFICATES" >"$bundle"
+    update-ca-certificates >/dev/null
+    log "trusting $(grep -c -- '-----BEGIN CERTIFICATE-----' "$bundle") more CA certificates"
+  fi
+fi
 
 if getent passwd "$user" >/dev/null; then
   log "user $user exists"

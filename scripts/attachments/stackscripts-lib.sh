@@ -13,17 +13,18 @@ die() { printf 'stackscripts: ERROR: %s\n' "$*" >&2; exit 1; }
 require_root() { [[ $(id -u) -eq 0 ]] || die "must run as root"; }
 has_systemd() { [[ -d /run/systemd/system ]]; }
 
-# apt_install PKG...: install the packages that are not installed yet.
+# apt_install PKG...: install the packages that are not installed yet (a package may be a .deb file's path).
+# The package lists are refreshed unless an earlier step did so in the last 30 minutes.
 apt_install() {
   local pkg missing=()
   for pkg in "$@"; do
     # shellcheck disable=SC2016
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || missing+=("$pkg")
+    [[ $pkg != */* ]] && dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || missing+=("$pkg")
   done
   ((${#missing[@]})) || return 0
   log "installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
+  [[ -n $(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages*' -mmin -30 -print -quit) ]] || apt-get update -qq
   apt-get install -y -qq -o Dpkg::Use-Pty=0 --no-install-recommends "${missing[@]}"
 }
 
@@ -57,21 +58,15 @@ start_service() {
   fi
 }
 
-# wait_port HOST PORT [SECONDS]: wait until a TCP connection to HOST:PORT succeeds.
-wait_port() {
-  local host=$1 port=$2 limit=${3:-60} start=$SECONDS
-  # shellcheck disable=SC2016
-  until timeout 3 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$host" "$port" 2>/dev/null; do
-    ((SECONDS - start < limit)) || return 1
-    sleep 1
-  done
-}
-
-# sql_string VALUE: VALUE as a quoted SQL string literal (for SQL fed on stdin).
-sql_string() {
-  local s=${1//\\/\\\\}
-  s=${s//\'/\\\'}
-  printf "'%s'" "$s"
+# mariadb_app_password VALUE [create]: VALUE (a MARIADB_PASSWORD input) if set, else the application's MariaDB
+# password made on this server (0600 in $ss_state_dir; "create" makes it when missing).
+mariadb_app_password() {
+  local file=$ss_state_dir/mariadb-app-password
+  if [[ -z $1 && ! -s $file && ${2:-} == create ]]; then
+    install -d -m 0700 "$ss_state_dir"
+    (umask 077 && head -c 24 /dev/urandom | base64 -w0 | tr -d '/+=' >"$file")
+  fi
+  if [[ -n $1 ]]; then printf '%s' "$1"; else cat "$file" 2>/dev/null; fi
 }
 
 # ---- dockerd, with or without systemd --------------------------------------

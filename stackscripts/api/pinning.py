@@ -71,7 +71,7 @@ def make(path: str | Path, catalog: Catalog) -> Made:
                 attachments = {name: files.read_bytes(script.attach_dir / name, "attachment")
                                for name in script.attachments}
                 scripts[key] = ScriptFiles(script.path.name, script.text.encode("utf-8"), attachments)
-            steps.setdefault(phase, []).append(Step(key, ref.timeout, ref.retries))
+            steps.setdefault(phase, []).append(Step(key, ref.timeout, ref.retries, ref.stage))
     snapshot = build(data, steps, scripts)
     return Made(snapshot, resolved, str(template.path.resolve()))
 

@@ -5,7 +5,7 @@
     scripts/install-docker/attachments/daemon.json
 
 `build` makes the tree from values handed in by `api` (the template as parsed YAML, each step's script key,
-timeout and retries, each script's bytes and attachment bytes); the `Manifest` digest of the tree is the
+timeout, retries and stage, each script's bytes and attachment bytes); the `Manifest` digest of the tree is the
 revision. Nothing machine-specific enters it: no absolute path, time, owner or mode from disk (scripts are 0755,
 the rest 0644: bundles set their own modes), and the template is written in one canonical form (keys in the
 order of the format, script references as tree paths, steps without defaults), so the same content gives the
@@ -44,11 +44,12 @@ class ScriptFiles:
 
 @dataclass(frozen=True)
 class Step:
-    """One step of a phase: the key of its script in `build`'s scripts, and its Timeout and Retries."""
+    """One step of a phase: the key of its script in `build`'s scripts, and its Timeout, Retries and Stage."""
 
     script: str
     timeout: float | None = None
     retries: int = 0
+    stage: str | None = None
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,8 @@ def _entry(step: Step, path: str) -> Any:
         extra["Timeout"] = int(step.timeout) if float(step.timeout).is_integer() else step.timeout
     if step.retries:
         extra["Retries"] = step.retries
+    if step.stage:
+        extra["Stage"] = step.stage
     return {"Script": path, **extra} if extra else path
 
 

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.timeout(300)
 FLAGSHIP = "servertemplates/docker-all-in-one.yaml"
 APP = ("-i", "APP_API_IMAGE=text:x", "-i", "APP_WORKER_IMAGE=text:registry.local/worker:2")
 BOOT = ["Install Docker", "Setup Btrfs Docker Root", "Registry Keys", "Launch Service Containers",
-        "Launch Application Containers", "Check Containers"]
+        "Launch Application Containers", "Check Services"]
 SECRET = "s3cr3t-registry-Pa55"
 CREDS = {"STACKSCRIPTS_CRED_REGISTRY_PASSWORD": SECRET, "STACKSCRIPTS_CRED_MARIADB_ROOT_PASSWORD": "m4r1a-r00t-pw"}
 
@@ -109,7 +109,7 @@ def test_templates_list_and_show() -> None:
     listed = cli_json("templates", "list", "servertemplates")["data"]
     by_name = {t["name"]: t for t in listed}
     assert set(by_name) == {"Docker All-in-One", "Docker Registry", "Packages All-in-One"}
-    assert by_name["Docker All-in-One"]["steps"] == {"Boot": 6, "Operational": 4, "Decommission": 2}
+    assert by_name["Docker All-in-One"]["steps"] == {"Boot": 6, "Operational": 5, "Decommission": 2}
     shown = cli_json("templates", "show", FLAGSHIP)["data"]
     assert shown["name"] == "Docker All-in-One" and re.fullmatch(r"[0-9a-f]{64}", shown["sha256"])
     assert [s["name"] for s in shown["phases"]["Boot"]] == BOOT
@@ -120,7 +120,7 @@ def test_templates_list_and_show() -> None:
 
 def test_templates_validate_lists_unset_required() -> None:
     (result,) = cli_json("templates", "validate", FLAGSHIP)["data"]
-    assert result["valid"] is True and result["steps"] == 12
+    assert result["valid"] is True and result["steps"] == 13
     assert result["unset_required"] == ["APP_API_IMAGE", "APP_WORKER_IMAGE"]
     (given,) = cli_json("templates", "validate", FLAGSHIP, *APP)["data"]
     assert given["unset_required"] == []
@@ -155,7 +155,7 @@ def test_templates_render_bundles(tmp_path: Path) -> None:
     data = cli_json("templates", "render", FLAGSHIP, "--phase", "boot", "-o", str(out), *APP, env=CREDS)["data"]
     bundles = [Path(b) for b in data["bundles"]]
     assert [b.name for b in bundles] == ["01-install-docker", "02-setup-btrfs", "03-registry-keys",
-                                         "04-launch-containers", "05-launch-app-containers", "06-check-containers"]
+                                         "04-launch-containers", "05-launch-app-containers", "06-check-services"]
     for bundle in bundles:
         assert bundle.parent == out and stat.S_IMODE(bundle.stat().st_mode) == 0o700
         assert stat.S_IMODE((bundle / "env").stat().st_mode) == 0o600

@@ -38,16 +38,22 @@ def test_the_flagship_over_ec2s_limit_is_refused_naming_the_limit() -> None:
     assert "\n" not in message
     assert message.startswith(f"stackscripts: error: {FLAGSHIP}: the user-data is ")
     assert "bytes, over the limit of 16,384 bytes (EC2's): a cloud with that limit refuses to launch the " \
-           "instance. Pass --gzip: compressed it is " in message
+           "instance." in message
+    gzipped = run_cli("templates", "render", FLAGSHIP, "--cloud-init", "--creds-on-instance", "ssm", "--gzip", *APP)
+    assert gzipped.returncode == 2 and "bytes gzip-compressed, over the limit of 16,384 bytes (EC2's)" in gzipped.stderr
+    assert "Ship less at boot" in gzipped.stderr and "--max-size BYTES" in gzipped.stderr
 
 
-def test_the_flagship_gzipped_fits_with_each_file_once() -> None:
+def test_the_flagship_gzipped_with_each_file_once() -> None:
+    """Docker All-in-One is a little over EC2's 16 KB even gzipped since its check speaks each service's protocol
+    (docs/formats.md): a cloud that accepts more is named with --max-size."""
     done = subprocess.run(cli_command("templates", "render", FLAGSHIP, "--cloud-init", "--creds-on-instance", "ssm",
-                                      "--gzip", *APP), cwd=ROOT, env=cli_env(), capture_output=True, timeout=120)
+                                      "--gzip", "--max-size", "20000", *APP), cwd=ROOT, env=cli_env(),
+                          capture_output=True, timeout=120)
     assert done.returncode == 0, done.stderr
     data = done.stdout
-    assert data[:2] == b"\x1f\x8b" and len(data) <= EC2_USER_DATA_LIMIT
-    assert f"stackscripts: user-data: {len(data):,} bytes gzip-compressed, limit 16,384 bytes (EC2's)\n" \
+    assert data[:2] == b"\x1f\x8b" and EC2_USER_DATA_LIMIT < len(data) <= 20_000
+    assert f"stackscripts: user-data: {len(data):,} bytes gzip-compressed, limit 20,000 bytes\n" \
         in done.stderr.decode()
     assert gzip.decompress(data).startswith(b"#cloud-config\n")
     files = written_files(data)
@@ -61,11 +67,11 @@ def test_the_flagship_gzipped_fits_with_each_file_once() -> None:
 
 def test_json_gives_the_gzip_base64_encoded_with_size_limit_and_notes() -> None:
     doc = envelope(run_cli("templates", "render", FLAGSHIP, "--cloud-init", "--creds-on-instance", "ssm", "--gzip",
-                           *APP, "--json"))
+                           "--max-size", "20000", *APP, "--json"))
     data = doc["data"]
     raw = base64.b64decode(data["user_data_base64"])  # what EC2's RunInstances takes as UserData
     assert gzip.decompress(raw).decode() == data["user_data"]
-    assert data["size"] == len(raw) and data["gzip"] is True and data["max_size"] == EC2_USER_DATA_LIMIT
+    assert data["size"] == len(raw) and data["gzip"] is True and data["max_size"] == 20_000
     assert any("cred:REGISTRY_PASSWORD" in note and "ssm:GetParameter" in note for note in data["notes"])
     assert SECRET not in data["user_data"]
 
@@ -89,8 +95,8 @@ def test_max_size_other_limits_and_no_limit(tmp_path: Path) -> None:
 def test_gzip_to_a_terminal_is_refused() -> None:
     parent, child = pty.openpty()
     done = subprocess.run(cli_command("templates", "render", FLAGSHIP, "--cloud-init", "--creds-on-instance", "ssm",
-                                      "--gzip", *APP), cwd=ROOT, env=cli_env(), stdout=child, stderr=subprocess.PIPE,
-                          timeout=120, text=True)
+                                      "--gzip", "--max-size", "20000", *APP), cwd=ROOT, env=cli_env(), stdout=child,
+                          stderr=subprocess.PIPE, timeout=120, text=True)
     os.close(child)
     os.close(parent)
     assert done.returncode == 2 and "gzip user-data is binary and stdout is a terminal" in done.stderr
