@@ -4,7 +4,8 @@
 # Description: Copies images from a source registry (Docker Hub by default) into this
 #   server's private registry with skopeo, in parallel, so that servers which cannot
 #   reach public registries can pull them. Does nothing when MIRROR_IMAGES is empty.
-#   Runs after Install Docker Registry.
+#   Runs after Registry Server, and pushes to the address where that script left the
+#   registry itself (behind a throttling proxy, the mirror does not go through it).
 # Packages: skopeo
 # Inputs:
 #   MIRROR_IMAGES:
@@ -49,7 +50,8 @@
 #     Default: cred:REGISTRY_PASSWORD
 #   REGISTRY_PORT:
 #     Category: Registry
-#     Description: TCP port of this server's registry.
+#     Description: TCP port of this server's registry (used when Registry Server left no
+#       address of the registry itself).
 #     Input Type: single
 #     Required: false
 #     Advanced: false
@@ -80,19 +82,27 @@ port=${REGISTRY_PORT:-5000}
 
 apt_install skopeo
 
+# Registry Server says where the registry itself answers (127.0.0.1:REGISTRY_BACKEND_PORT behind
+# the throttling proxy); images are copied there, not slowed down by the proxy.
+dest=127.0.0.1:$port
+if [[ -s $ss_state_dir/registry-local ]]; then
+  dest=$(<"$ss_state_dir/registry-local")
+  [[ $dest =~ ^127\.0\.0\.1:[1-9][0-9]{0,4}$ ]] || die "$ss_state_dir/registry-local does not hold 127.0.0.1:PORT: run Registry Server again"
+fi
+
 # The registry's credentials go into a 0600 auth file in the private working directory,
 # never onto a command line.
 authfile=$PWD/auth.json
-(umask 077 && printf '{"auths":{"127.0.0.1:%s":{"auth":"%s"}}}\n' "$port" \
+(umask 077 && printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$dest" \
   "$(printf '%s:%s' "$REGISTRY_USERNAME" "$REGISTRY_PASSWORD" | base64 -w0)" > "$authfile")
 
-log "mirroring ${#images[@]} images from $source_registry into 127.0.0.1:$port (in parallel)"
+log "mirroring ${#images[@]} images from $source_registry into $dest (in parallel)"
 start=$SECONDS
 pids=()
 for image in "${images[@]}"; do
   [[ $image =~ ^[a-z0-9._/-]+(:[A-Za-z0-9._-]+)?$ ]] || die "invalid image name: $image"
   skopeo copy --quiet --retry-times 3 --src-tls-verify="$src_tls" --dest-tls-verify=false \
-    --dest-authfile "$authfile" "docker://$source_registry/$image" "docker://127.0.0.1:$port/$image" &
+    --dest-authfile "$authfile" "docker://$source_registry/$image" "docker://$dest/$image" &
   pids+=("$!")
 done
 failed=0
