@@ -58,7 +58,10 @@ def test_flagship_end_to_end(cli: Cli, tmp_path: Path, source_registry: str) -> 
 
         # the boot-time table, from the store
         report = cli.run("report", app_run["run_id"])
-        assert report.returncode == 0 and "| TOTAL |" in report.stdout and "Install Docker" in report.stdout
+        assert report.returncode == 0 and "| TOTAL |" in report.stdout
+        for stage in ("Prep VM environment", "Install & launch zookeeper, redis, kafka, mariadb, graphite, statsd",
+                      "Install & launch custom apps"):  # the template's Stage rows (tests/e2e/test_seed.py: both versions)
+            assert f"| {stage} |" in report.stdout, report.stdout
 
         # an operational script on the running server
         code, op = cli.json("run", f"{PREFIX}-app", "restart-container", "-i", "CONTAINER=text:redis")
