@@ -11,7 +11,7 @@ from pathlib import Path
 from ..catalog.library import Catalog
 from ..errors import BadInput, Conflict, ConnectionFailed, RunFailed, StackscriptsError
 from ..events import EventBus, Subscriber
-from ..executor import Executor
+from ..executor import Cancel, Executor
 from ..inputs.creds import Credentials
 from ..inputs.materialize import masked, materialize, secret_values
 from ..inputs.resolve import Layer
@@ -107,7 +107,7 @@ class Controller:
 
     # runs
     def boot(self, server: str, template: str | Path, inputs: Inputs = (),
-             layers: Sequence[Layer] = ()) -> RunResult:
+             layers: Sequence[Layer] = (), cancel: Cancel | None = None) -> RunResult:
         """Run the Boot phase; the server ends operational, or stranded at the failing step. The template (a file,
         or a kept `sha256:...`) is kept as a revision, run from it, and the server and run pinned to it."""
         record = self.store.get_server(server)
@@ -117,7 +117,8 @@ class Controller:
         plan = build_plan(pin.resolved, Phase.BOOT, all_layers, server=server)
         view = masked(resolve_inputs(pin.resolved, all_layers).values())
         return self._execute(record, plan, view, revision=pin.revision, template=pin.source, record_server={
-            "template": pin.source, "template_sha256": pin.sha256, "inputs": view, "revision": pin.revision})
+            "template": pin.source, "template_sha256": pin.sha256, "inputs": view, "revision": pin.revision},
+            cancel=cancel)
 
     def run(self, server: str, script: str, inputs: Inputs = ()) -> RunResult:
         """Run one Operational script of the server's template on an operational server."""
@@ -128,14 +129,15 @@ class Controller:
         return self._execute(record, plan, masked(step_input for s in plan.steps for step_input in s.inputs),
                              revision=record.revision, template=record.template)
 
-    def resume(self, run_id: str, inputs: Inputs = (), budget: float = DECOMMISSION_BUDGET) -> RunResult:
+    def resume(self, run_id: str, inputs: Inputs = (), budget: float = DECOMMISSION_BUDGET,
+               cancel: Cancel | None = None) -> RunResult:
         """Continue a failed or interrupted run from its failing step, with the same inputs.
 
         A Decommission run goes on as Decommission does: from its first failed script, past any failure, within
         `budget` seconds."""
         run = self.store.get_run(run_id)
-        if run.state not in (RunState.FAILED, RunState.INTERRUPTED):
-            raise Conflict(f"run {run.id} is {run.state}; only failed or interrupted runs can be resumed")
+        if run.state not in (RunState.FAILED, RunState.INTERRUPTED, RunState.CANCELLED):
+            raise Conflict(f"run {run.id} is {run.state}; only failed, interrupted or cancelled runs can be resumed")
         record = self.store.get_server(run.server)
         if run.template is None and run.revision is None:
             raise BadInput(f"run {run.id} has no template recorded")
@@ -163,7 +165,7 @@ class Controller:
         return self._execute(record, plan, view, start=start, resumed_from=run.id, revision=run.revision,
                              template=run.template,
                              record_server={"inputs": view} if phase is Phase.BOOT else None,
-                             keep_going=decommission, budget=budget if decommission else None)
+                             keep_going=decommission, budget=budget if decommission else None, cancel=cancel)
 
     def decommission(self, server: str, budget: float = DECOMMISSION_BUDGET) -> RunResult:
         """Every Decommission script, each recorded, within a time budget; failures do not stop the rest."""
@@ -235,7 +237,7 @@ class Controller:
     def _execute(self, record: ServerRecord, plan: Plan, view: Mapping[str, str], *, start: int = 0,
                  resumed_from: str | None = None, keep_going: bool = False, budget: float | None = None,
                  record_server: Mapping[str, object] | None = None, revision: str | None = None,
-                 template: str | None = None) -> RunResult:
+                 template: str | None = None, cancel: Cancel | None = None) -> RunResult:
         secrets: list[str] = []
         envs = self.materialize(plan, secrets)
         secrets += [v for s in plan.steps for v in secret_values(s.inputs, envs[s.index])]
@@ -258,7 +260,8 @@ class Controller:
                     self._set_state(record.name, plan.phase, None)
                     envs = {i: step_env(s, envs[s.index], server=record.name, run_id=run_id)
                             for i, s in ((s.index, s) for s in plan.steps)}
-                    executor = Executor(session, self.bus, server=record.name, run_id=run_id, secrets=held)
+                    executor = Executor(session, self.bus, server=record.name, run_id=run_id, secrets=held,
+                                        cancel=cancel)
                     result = executor.run(plan, envs, start=start, keep_going=keep_going, budget=budget)
                 except BaseException as exc:
                     # e.g. an attachment that does not render: end the run so the server is not left locked
@@ -277,6 +280,8 @@ class Controller:
             failed = next((s for s in result.steps if not s.ok), None)
             why = failed.error or f"exited {failed.exit_code}" if failed else ""
             what = f"step {failed.index + 1} ({failed.name}) {why}" if failed else "failed"
+            if result.state in (RunState.CANCELLED, RunState.INTERRUPTED):
+                what = f"{result.state.value}{f' at step {failed.index + 1} ({failed.name})' if failed else ''}"
             raise RunFailed(f"{record.name}: {plan.phase.value} run {run_id}: {what}", result)
         return result
 
@@ -304,7 +309,7 @@ class Controller:
 
     def _set_state(self, server: str, phase: Phase, result: RunResult | None) -> None:
         if phase is Phase.BOOT:
-            state = ServerState.BOOTING if result is None else (
+            state = ServerState.BOOTING if result is None or result.state is RunState.INTERRUPTED else (
                 ServerState.OPERATIONAL if result.ok else ServerState.STRANDED)
         elif phase is Phase.DECOMMISSION:
             state = ServerState.DECOMMISSIONING if result is None else ServerState.TERMINATED

@@ -9,6 +9,7 @@ from typing import Literal, NotRequired, TypedDict
 
 from ..clouds import default_cloud, provider_for
 from ..errors import BadInput, CloudError, ConnectionFailed, NotFound, RunFailed
+from ..executor import Cancel
 from ..inputs.resolve import Layer
 from ..model import CloudSettings, Phase, RunResult, ServerState, Template
 from ..plan import build_plan, resolve_template
@@ -88,7 +89,7 @@ class Launcher:
 
     def launch(self, template: str | Path, name: str, cloud: str | None = None, image: str | None = None,
                inputs: Inputs = (), layers: Sequence[Layer] = (), deployment: str | None = None,
-               destroy_on_failure: bool = False, key_name: str | None = None) -> RunResult:
+               destroy_on_failure: bool = False, key_name: str | None = None, cancel: Cancel | None = None) -> RunResult:
         """Create the instance, record it before and after each cloud call, wait for SSH, boot.
 
         The launch token (recorded in the server's `extra` and set on the instance before the create call) is
@@ -142,7 +143,7 @@ class Launcher:
                     self._destroy_quietly(provider, name)
                 raise
             try:
-                return self.c.boot(name, template, inputs, layers=layers)
+                return self.c.boot(name, template, inputs, layers=layers, cancel=cancel)
             except RunFailed:
                 if destroy_on_failure:
                     with guard.shield():

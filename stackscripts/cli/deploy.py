@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from .common import controller, run_data, run_options
+from .fleet_queued import check_wait, queue_option, queued, wait_option
 from .launch import cloud_option, progress_printer
 from .live import fmt_duration
 from .output import console, emit, table
@@ -16,13 +17,23 @@ from .output import console, emit, table
 @click.option("--parallel", default=10, show_default=True, type=int, help="Servers launched at once in a wave.")
 @click.option("--destroy-on-failure", is_flag=True, help="Destroy instances whose boot fails.")
 @click.option("--report", "show_report", is_flag=True, help="Print the boot-time table of every server at the end.")
+@queue_option
+@wait_option
 @run_options
 def command(ctx: click.Context, deployment: str, cloud: str | None, parallel: int, destroy_on_failure: bool,
-            show_report: bool, inputs: tuple[str, ...], libraries: tuple[str, ...], db: str | None, quiet: bool,
-            as_json: bool) -> None:
+            show_report: bool, queue: str | None, wait_: bool, inputs: tuple[str, ...], libraries: tuple[str, ...],
+            db: str | None, quiet: bool, as_json: bool) -> None:
     """Launch and boot every server of DEPLOYMENT; independent servers launch in parallel."""
     from ..api.deploy import deploy
     from ..api.launcher import Launcher
+
+    check_wait(queue, wait_)
+    if queue is not None:
+        from ..api.queued import submit_deploy
+
+        queued(ctx, lambda c: submit_deploy(c, deployment, inputs, cloud=cloud, parallel=parallel, queue=queue),
+               db=db, libraries=libraries, wait=wait_, quiet=quiet, as_json=as_json)
+        return
 
     with controller(db, libraries, as_json=as_json, quiet=quiet) as c:
         result = deploy(Launcher(c, progress_printer(as_json, quiet)), deployment, inputs, cloud, parallel,

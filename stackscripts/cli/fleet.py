@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from .common import controller, run_data, run_options
+from .fleet_queued import check_wait, queue_option, queued, wait_option
 from .live import fmt_duration
 from .output import console, emit, table
 
@@ -19,12 +20,24 @@ def command() -> None:
 @click.option("--template", "-t", required=True, metavar="FILE")
 @click.option("--parallel", default=20, show_default=True, type=int, help="Servers at once.")
 @click.option("--max-errors", default="0", show_default=True, help="Failures tolerated before the rest are skipped (N or N%).")
+@queue_option
+@wait_option
 @run_options
-def boot(ctx: click.Context, servers: tuple[str, ...], template: str, parallel: int, max_errors: str,
-         inputs: tuple[str, ...], libraries: tuple[str, ...], db: str | None, quiet: bool, as_json: bool) -> None:
-    """Boot every SERVER from the template; a summary table at the end."""
+def boot(ctx: click.Context, servers: tuple[str, ...], template: str, parallel: int, max_errors: str, queue: str | None,
+         wait_: bool, inputs: tuple[str, ...], libraries: tuple[str, ...], db: str | None, quiet: bool,
+         as_json: bool) -> None:
+    """Boot every SERVER from the template; a summary table at the end (--queue: workers boot them)."""
     from ..api.fleet import check_boot, check_parallel, error_budget, fleet_boot
     from .live import FleetBoard
+
+    check_wait(queue, wait_)
+    if queue is not None:
+        from ..api.queued import submit_boot
+
+        queued(ctx, lambda c: submit_boot(c, list(servers), template, inputs, parallel=parallel, max_errors=max_errors,
+                                          queue=queue), db=db, libraries=libraries, wait=wait_, quiet=quiet,
+               as_json=as_json)
+        return
 
     error_budget(max_errors, len(servers))  # bad options fail before the live table appears
     check_parallel(parallel)

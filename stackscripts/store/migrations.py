@@ -191,6 +191,30 @@ MIGRATIONS: tuple[Migration, ...] = (
     # a step's stage, from its template entry's Stage: the row of the boot-time table it belongs to, so that two
     # templates that install the same software in different steps are compared stage by stage (docs/reports.md)
     Migration("the stage of each step", (AddColumn("steps", _text("stage")),)),
+    # queued fleets (docs/scaling.md): a fleet's options and state, each unit (one server x one phase) with its
+    # serialised work, its queue job and the worker on it, and the workers with their heartbeat and load; a fleet's
+    # --parallel and --max-errors are counted here, whatever worker runs its units
+    Migration("queued fleets, their units and the workers", (
+        CreateTable("fleets", (
+            Column("id", "text", primary=True), _text("kind", null=False), _text("phase", null=False),
+            _text("template"), _text("revision"), _text("queue", null=False), Column("parallel", "integer", False),
+            _text("max_errors", null=False), Column("budget", "integer", False), _text("state", null=False),
+            _text("who", "''"), _real("created", null=False), _real("ended"), _text("error"),
+            _text("team", "'default'"))),
+        CreateIndex("fleets_by_created", "fleets", ("created",)),
+        CreateTable("fleet_units", (
+            Column("fleet_id", "text", null=False, references="fleets (id) ON DELETE CASCADE"),
+            _text("server", null=False), Column("position", "integer", False), _text("state", null=False),
+            _text("unit", null=False), _text("after", "'[]'"), Column("job_id", "integer"), _text("worker"),
+            _text("run_id"), Column("attempts", "integer", False, "0"), _text("message"), _real("started"),
+            _real("ended")), constraints=("PRIMARY KEY (fleet_id, server)",)),
+        CreateIndex("fleet_units_by_state", "fleet_units", ("fleet_id", "state", "position")),
+        CreateIndex("fleet_units_by_worker", "fleet_units", ("worker",), where="state = 'running'"),
+        CreateTable("workers", (
+            Column("id", "text", primary=True), _text("host", null=False), Column("pid", "integer", False),
+            _text("queues", null=False), Column("concurrency", "integer", False), Column("load", "integer", False, "0"),
+            _real("started", null=False), _real("heartbeat", null=False), _real("stopped"), _text("team", "'default'"))),
+    )),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

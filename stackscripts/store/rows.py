@@ -34,6 +34,9 @@ class Tx(Protocol):
     @property
     def for_update(self) -> str: ...
 
+    @property
+    def connection(self) -> Any: ...
+
 SERVER_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(ServerRecord))
 UPDATABLE_SERVER_FIELDS: frozenset[str] = frozenset(SERVER_FIELDS) - {"name", "created", "updated", "team"}
 _JSON_FIELDS = frozenset({"inputs", "extra"})

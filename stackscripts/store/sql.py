@@ -170,6 +170,11 @@ class CoreTx:
         return None if row is None else row[0]
 
     @property
+    def connection(self) -> Any:
+        """The DBAPI connection this transaction runs on (a queue engine writes its jobs in the same transaction)."""
+        return self._cursor.connection
+
+    @property
     def for_update(self) -> str:
         """The row-lock clause where the backend has one (SQLite's write transactions lock the whole file)."""
         return " FOR UPDATE" if self.dialect == "postgresql" else ""

@@ -14,11 +14,12 @@ from ..errors import BadInput
 from . import schema_state
 from .migrations import SCHEMA_VERSION
 from .schema_state import SchemaStatus
+from .sql_fleets import FleetsSQL
 from .sql_revisions import RevisionsSQL
 from .sql_runs import RunsSQL
 
 
-class SQLStore(RunsSQL, RevisionsSQL):
+class SQLStore(RunsSQL, RevisionsSQL, FleetsSQL):
     """Servers, runs, steps, output and revisions in one SQL database (see store.base.Store)."""
 
     def _open(self, *, migrate: bool) -> None:

@@ -35,7 +35,7 @@ class ExecResult:
 
 
 class Session(abc.ABC):
-    """An open connection to one host, reused for all its steps. Not thread-safe."""
+    """An open connection to one host, reused for all its steps. Not thread-safe, except `cancel`."""
 
     host_key: str  # the key the host presented, "type base64"
 
@@ -53,6 +53,10 @@ class Session(abc.ABC):
     @abc.abstractmethod
     def run_command(self, command: str, *, timeout: float | None = None) -> ExecResult:
         """Run a fixed command (no user values in it); for probes like `true`."""
+
+    def cancel(self) -> None:
+        """Stop the command running now, from any thread: its remote process group is stopped; the call running it returns."""
+        self.close()
 
     @abc.abstractmethod
     def close(self) -> None: ...

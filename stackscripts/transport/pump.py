@@ -1,4 +1,5 @@
-"""Drive one exec channel: send its stdin, stream stdout/stderr as they arrive, collect the exit code.
+"""Drive one exec channel: send its stdin, stream stdout/stderr as they arrive, collect the exit code;
+and keep a session's running channels so that another thread can stop them.
 
 Works on any object with paramiko Channel's methods; this module imports no SSH library.
 """
@@ -8,7 +9,8 @@ from __future__ import annotations
 import select
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -35,6 +37,7 @@ class ChannelLike(Protocol):
     def recv_exit_status(self) -> int: ...
     def sendall(self, data: bytes) -> None: ...
     def settimeout(self, timeout: float | None) -> None: ...
+    def shutdown_write(self) -> None: ...
     def close(self) -> None: ...
 
 
@@ -56,10 +59,12 @@ def pump(
     deadline: float | None = None,
     on_output: OutputCallback | None = None,
     alive: Callable[[], bool] = lambda: True,
+    on_sent: Callable[[], None] | None = None,
 ) -> Outcome:
     """Send stdin (without closing it), then read until the channel closes, dies or times out.
 
-    With on_output, every byte goes to the callback and the Outcome holds only a tail (TAIL).
+    With on_output, every byte goes to the callback and the Outcome holds only a tail (TAIL). on_sent is
+    called once stdin is sent (or could not be), before the reading starts: from then on, closing stdin is safe.
     """
     chan: ChannelLike = channel
     out, err = bytearray(), bytearray()
@@ -72,6 +77,8 @@ def pump(
     except (OSError, EOFError):  # the command may have ended without reading it all
         if not alive():
             return Outcome(None, b"", b"", lost=True)
+    if on_sent is not None:
+        on_sent()
     linger_until: float | None = None
     exited_at = 0.0
     try:
@@ -146,3 +153,69 @@ def _drain(chan: ChannelLike, out: bytearray, err: bytearray, on_output: OutputC
                 if len(sink) > 2 * TAIL:
                     del sink[:-TAIL]
     return got
+
+
+class Command:
+    """One command a session runs: its channel once open, whether its stdin is sent, whether a cancel came."""
+
+    def __init__(self, lock: threading.Lock, watchdog: bool) -> None:
+        self._lock = lock
+        self.watchdog = watchdog  # its remote script stops the step's process group when stdin ends
+        self.channel: ChannelLike | None = None
+        self.sent = False
+        self.cancelled = False
+
+    def opened(self, channel: Any) -> bool:
+        """Record the command's channel; False when a cancel came first (the command must not start)."""
+        with self._lock:
+            self.channel = channel
+            return not self.cancelled
+
+    def stdin_sent(self) -> None:
+        """Stdin is sent: a cancel may end it from now on, and one that came meanwhile does it now."""
+        with self._lock:
+            self.sent = True
+            cancelled = self.cancelled
+        if cancelled:
+            self.stop()
+
+    def stop(self) -> None:
+        """End stdin, so the remote watchdog stops the step; a command without one has its channel closed."""
+        if self.channel is None:
+            return
+        try:  # ending stdin while it is being sent would make paramiko's sendall spin: callers wait for `sent`
+            if self.watchdog:
+                self.channel.shutdown_write()
+            else:
+                self.channel.close()
+        except (OSError, EOFError):  # the connection is going: the command ends with it
+            pass
+
+
+class Running:
+    """The commands a session runs now, so that any thread can cancel them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._commands: set[Command] = set()
+
+    @contextmanager
+    def track(self, *, watchdog: bool) -> Iterator[Command]:
+        """A command, cancellable from entry (before its channel opens) to exit."""
+        command = Command(self._lock, watchdog)
+        with self._lock:
+            self._commands.add(command)
+        try:
+            yield command
+        finally:
+            with self._lock:
+                self._commands.discard(command)
+
+    def cancel(self) -> None:
+        """Stop every command running now; one whose stdin is still being sent stops once it is sent."""
+        with self._lock:
+            for command in self._commands:
+                command.cancelled = True
+            ready = [command for command in self._commands if command.sent]
+        for command in ready:
+            command.stop()

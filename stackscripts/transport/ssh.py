@@ -23,7 +23,7 @@ from ..errors import ConnectionFailed, HostKeyMismatch
 from .base import ExecResult, HostSpec, OutputCallback, Session, Transport
 from .heartbeat import Heartbeat, Keepalive
 from .keys import is_reference, private_key_text
-from .pump import Outcome, pump
+from .pump import Command, Outcome, Running, pump
 from .remote import (
     KILL_AFTER,
     BundleFiles,
@@ -77,6 +77,7 @@ class SSHSession(Session):
         # OpenSSH answers any global request that wants a reply (with a failure for unknown ones)
         self.heartbeat = Heartbeat(lambda: self.transport.global_request("keepalive@openssh.com", wait=True),
                                    self.transport.close, keepalive).start()
+        self.running = Running()  # what cancel() stops
 
     @property
     def connected(self) -> bool:
@@ -89,20 +90,24 @@ class SSHSession(Session):
         timeout: float | None = None,
         on_output: OutputCallback | None = None,
     ) -> ExecResult:
-        files = read_bundle_dir(bundle) if isinstance(bundle, (str, Path)) else bundle
-        payload = build_bundle_tar(files)
-        return self._exec(bundle_command(len(payload), timeout), payload, timeout, on_output)
+        with self.running.track(watchdog=True) as tracked:  # the remote script's watchdog stops it when stdin ends
+            files = read_bundle_dir(bundle) if isinstance(bundle, (str, Path)) else bundle
+            payload = build_bundle_tar(files)
+            return self._exec(bundle_command(len(payload), timeout), payload, timeout, on_output, tracked)
 
     def run_command(self, command: str, *, timeout: float | None = None) -> ExecResult:
-        return self._exec(command_with_timeout(command, timeout), None, timeout, None)
+        with self.running.track(watchdog=False) as tracked:  # a cancel closes the channel; `timeout` bounds it
+            return self._exec(command_with_timeout(command, timeout), None, timeout, None, tracked)
+
+    def cancel(self) -> None:
+        self.running.cancel()
 
     def close(self) -> None:
         self.heartbeat.stop()
         self.connection.close()
 
-    def _exec(
-        self, command: str, stdin: bytes | None, timeout: float | None, on_output: OutputCallback | None
-    ) -> ExecResult:
+    def _exec(self, command: str, stdin: bytes | None, timeout: float | None, on_output: OutputCallback | None,
+              tracked: Command) -> ExecResult:
         """One exec channel: send stdin (None: close it at once), stream output, map the ending."""
         if not self.connected:
             return ExecResult(-1, error=CONNECTION_LOST)
@@ -115,6 +120,8 @@ class SSHSession(Session):
                 return ExecResult(-1, error=CONNECTION_LOST)
             return ExecResult(-1, error=f"cannot open an SSH channel: {exc}")
         try:
+            if not tracked.opened(channel):
+                return ExecResult(143)  # cancelled before it started: nothing ran (143: as a stopped step)
             channel.exec_command(command)
             if stdin is None:
                 channel.shutdown_write()
@@ -124,6 +131,7 @@ class SSHSession(Session):
                 deadline=deadline,
                 on_output=on_output,
                 alive=lambda: self.connected,
+                on_sent=tracked.stdin_sent,
             )
         except (paramiko.SSHException, OSError, EOFError):
             outcome = Outcome(None, b"", b"", lost=not self.connected)

@@ -31,7 +31,7 @@ def boot_ok_and_failed(bench: Bench) -> tuple[str, str]:
 
 
 def test_the_enum_keeps_the_store_text() -> None:
-    assert [s.value for s in RunState] == ["running", "succeeded", "failed", "interrupted"]
+    assert [s.value for s in RunState] == ["running", "succeeded", "failed", "interrupted", "cancelled"]
     assert RunState("failed") is RunState.FAILED and RunState.FAILED == "failed"
     assert str(RunState.FAILED) == f"{RunState.FAILED}" == "failed"  # shown as its value, never "RunState.FAILED"
 
@@ -60,7 +60,7 @@ def test_resume_checks_the_state_and_says_it_plainly(bench: Bench) -> None:
     ok, failed = boot_ok_and_failed(bench)
     with pytest.raises(Conflict) as caught:
         bench.controller.resume(ok)
-    assert f"run {ok} is succeeded; only failed or interrupted runs can be resumed" in str(caught.value)
+    assert f"run {ok} is succeeded; only failed, interrupted or cancelled runs can be resumed" in str(caught.value)
     bench.fail_at("web2", 2, failing=False)
     assert bench.controller.resume(failed).state is RunState.SUCCEEDED
 

@@ -46,7 +46,7 @@ def test_failing_step_strands_and_resume_finishes_from_it(bench: Bench) -> None:
     assert run.state == "succeeded"
     assert run.inputs == record.inputs  # the same inputs, including the command-line one
     assert [(s.index, s.exit_code) for s in run.steps] == [(2, 0), (3, 0), (4, 0)]
-    with pytest.raises(Conflict, match="only failed or interrupted runs can be resumed"):
+    with pytest.raises(Conflict, match="only failed, interrupted or cancelled runs can be resumed"):
         bench.controller.resume(run.id)
 
 

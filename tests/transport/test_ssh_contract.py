@@ -192,3 +192,103 @@ def test_background_process_holding_output_does_not_hang(
         assert (result.exit_code, result.stdout, result.error) == (0, b"started\n", None)
     finally:
         kill_matching(marker)
+
+
+def _pgid_line(data: bytes) -> int | None:
+    """The process group a test run.sh printed as `pgid N`."""
+    for line in data.decode(errors="replace").splitlines():
+        if line.startswith("pgid "):
+            return int(line.split()[1])
+    return None
+
+
+def test_cancel_stops_the_remote_process_group(
+    transport: Transport, sshd: SshdServer, make_bundle: BundleMaker
+) -> None:
+    marker = _marker()
+    # /proc/PID/stat: field 5 is the process group (the 2nd field, "(bash)", holds no space)
+    bundle = make_bundle(f'pwd; set -- $(cat /proc/$$/stat); echo "pgid $5"; sleep 30{marker} & sleep 30{marker}\n')
+    printed = bytearray()
+    ready = threading.Event()
+
+    def on_output(stream: str, data: bytes) -> None:
+        printed.extend(data if stream == "stdout" else b"")
+        if _pgid_line(bytes(printed)) is not None:
+            ready.set()
+
+    try:
+        with transport.open(sshd.host_spec()) as session:
+            def cancel_later() -> None:
+                if ready.wait(10):
+                    time.sleep(1)
+                    session.cancel()  # from another thread, while run_bundle waits
+
+            canceller = threading.Thread(target=cancel_later)
+            canceller.start()
+            started = time.monotonic()
+            result = session.run_bundle(bundle, on_output=on_output)
+            elapsed = time.monotonic() - started
+            canceller.join()
+            assert ready.is_set(), result
+            assert (result.exit_code, result.error) == (143, None), result
+            assert 1 <= elapsed < 10
+            pgid = _pgid_line(result.stdout)  # the output so far is kept
+            assert pgid is not None and pgid > 1
+            # no live process left in the group (`kill -0` would see zombies: a PID 1 that does not reap, as in
+            # some containers, keeps the killed sleeps as zombies)
+            alive = session.run_command(f"ps -eo pid=,pgid=,stat=,args= | awk '$2 == {pgid} && $3 !~ /^Z/'")
+            assert (alive.exit_code, alive.stdout) == (0, b""), alive
+            wait_gone(marker, 5)
+            assert not os.path.exists(_run_dir(result))
+            assert session.run_command("true").exit_code == 0  # the connection is still usable
+    finally:
+        kill_matching(marker)
+
+
+def test_cancel_with_nothing_running_does_nothing(
+    transport: Transport, sshd: SshdServer, make_bundle: BundleMaker
+) -> None:
+    with transport.open(sshd.host_spec()) as session:
+        session.cancel()
+        result = session.run_bundle(make_bundle("echo after\n"))
+        assert (result.exit_code, result.stdout, result.error) == (0, b"after\n", None)
+        session.cancel()
+        assert session.run_command("true").exit_code == 0
+
+
+def test_cancel_while_the_bundle_uploads_does_not_hang(
+    transport: Transport, sshd: SshdServer, make_bundle: BundleMaker
+) -> None:
+    marker = _marker()
+    big = os.urandom(16 << 20)  # seconds to upload over paramiko: the cancel comes while it is sent, and waits
+    bundle = make_bundle(f"pwd; sleep 300{marker}\n", attachments={"big.bin": (big, 0o644)})
+    try:
+        with transport.open(sshd.host_spec()) as session:
+            timer = threading.Timer(0.2, session.cancel)
+            timer.start()
+            started = time.monotonic()
+            result = session.run_bundle(bundle)
+            elapsed = time.monotonic() - started
+            timer.join()
+            assert (result.exit_code, result.error) == (143, None), result
+            assert elapsed < 60  # not the step's 300 s
+            wait_gone(marker, 5)
+            assert session.run_command("true").exit_code == 0
+    finally:
+        kill_matching(marker)
+
+
+def test_cancel_returns_a_running_command(transport: Transport, sshd: SshdServer) -> None:
+    marker = _marker()
+    try:
+        with transport.open(sshd.host_spec()) as session:
+            timer = threading.Timer(1.0, session.cancel)
+            timer.start()
+            started = time.monotonic()
+            result = session.run_command(f"sleep 3{marker}")
+            elapsed = time.monotonic() - started
+            timer.join()
+            assert result.exit_code != 0 and elapsed < 10, result
+            assert session.run_command("true").exit_code == 0
+    finally:
+        kill_matching(marker)
