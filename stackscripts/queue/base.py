@@ -21,6 +21,7 @@ class Queue(abc.ABC):
     """Jobs carrying work units from the machines that submit them to the workers that run them."""
 
     name = ""
+    table_prefix = ""  # the engine's tables in the store's database are named so
 
     @abc.abstractmethod
     def __init__(self, dsn: str) -> None:

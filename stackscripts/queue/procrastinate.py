@@ -29,6 +29,7 @@ class ProcrastinateQueue(Queue):
     """Procrastinate on the store's database, named by the store's password-free DSN (libpq finds the password)."""
 
     name = "procrastinate"
+    table_prefix = "procrastinate_"
 
     def __init__(self, dsn: str, *, application_name: str = "stackscripts-worker") -> None:
         self.dsn = dsn

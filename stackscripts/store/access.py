@@ -28,9 +28,9 @@ if TYPE_CHECKING:
 ADMIN = "stackscripts_admin"
 POLICY = "stackscripts_team"  # every table's policy, for all commands
 SHARED = "stackscripts_shared"  # revisions only: also seen (not changed) by the other teams that kept them
-TEAM_TABLES = ("servers", "runs", "revisions", "server_events", "blob_teams", "revision_teams")
+TEAM_TABLES = ("servers", "runs", "revisions", "server_events", "blob_teams", "revision_teams", "fleets", "workers")
 RUN_TABLES = ("steps", "chunks", "locks")  # through their run
-TABLES = (*TEAM_TABLES, *RUN_TABLES, "blobs")
+TABLES = (*TEAM_TABLES, *RUN_TABLES, "blobs", "fleet_units")
 PRIVILEGES = "SELECT, INSERT, UPDATE, DELETE"
 SERIALS = (("chunks", "id"), ("server_events", "id"))  # identity columns: their sequences need USAGE
 MARKER = "stackscripts_schema"
@@ -48,6 +48,7 @@ def policies() -> list[tuple[str, str, str, str]]:
     found += [(table, POLICY, "ALL", f"EXISTS (SELECT 1 FROM runs WHERE runs.id = {table}.run_id)")
               for table in RUN_TABLES]
     found.append(("blobs", POLICY, "ALL", "EXISTS (SELECT 1 FROM blob_teams WHERE blob_teams.sha256 = blobs.sha256)"))
+    found.append(("fleet_units", POLICY, "ALL", "EXISTS (SELECT 1 FROM fleets WHERE fleets.id = fleet_units.fleet_id)"))
     found.append(("revisions", SHARED, "SELECT",
                   "EXISTS (SELECT 1 FROM revision_teams WHERE revision_teams.digest = revisions.digest)"))
     return found
@@ -206,6 +207,24 @@ def _grant_tables(tx: Tx, role: str) -> None:
     sequences = [tx.value("SELECT pg_get_serial_sequence(:table, :column)", {"table": table, "column": column})
                  for table, column in SERIALS]
     tx.run(f"GRANT USAGE, SELECT ON SEQUENCE {', '.join(str(s) for s in sequences if s)} TO {who}")
+
+
+def grant_queue(tx: Tx, prefix: str) -> None:
+    """Give the admin role and every team the queue engine's tables (those named prefix...), where team access is on
+    and this user owns the store's tables; a job carries no secret (queue/unit.py)."""
+    if tx.dialect != "postgresql" or not _me(tx)["owner"] or not state(tx).enforced:
+        return
+    tables = [str(row["name"]) for row in tx.all(
+        "SELECT tablename::text AS name FROM pg_tables WHERE schemaname = current_schema() AND tablename LIKE :prefix",
+        {"prefix": prefix.replace("_", "\\_") + "%"})]
+    sequences = [str(row["name"]) for row in tx.all(
+        "SELECT sequencename::text AS name FROM pg_sequences WHERE schemaname = current_schema() "
+        "AND sequencename LIKE :prefix", {"prefix": prefix.replace("_", "\\_") + "%"})]
+    for role in (ADMIN, *team_roles(tx)):
+        if tables:
+            tx.run(f"GRANT {PRIVILEGES} ON {', '.join(quote(t) for t in tables)} TO {quote(role)}")
+        if sequences:
+            tx.run(f"GRANT USAGE, SELECT ON SEQUENCE {', '.join(quote(q) for q in sequences)} TO {quote(role)}")
 
 
 def _me(tx: Tx) -> dict[str, Any]:

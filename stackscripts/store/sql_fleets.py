@@ -15,6 +15,7 @@ from dataclasses import replace
 from typing import Any, Protocol
 
 from ..errors import BadInput, Conflict, NotFound
+from . import access
 from .fleets import FLEET_ACTIVE, UNIT_DONE, FleetRecord, FleetState, UnitRecord, UnitState, WorkerRecord
 from .rows import Row, Tx
 from .signals import now_sql
@@ -30,6 +31,8 @@ class Enqueuer(Protocol):
                lock: Callable[[Mapping[str, Any]], str]) -> list[int]: ...
 
     def cancel(self, connection: Any, job_ids: Sequence[int]) -> None: ...
+
+    table_prefix: str  # the engine's tables' names begin so (team roles are granted them)
 
     def prepare(self, connection: Any) -> None: ...
 
@@ -48,6 +51,7 @@ class FleetsSQL(SQLCore):
         """Create the queue engine's tables in this database if they are missing."""
         with self._tx() as tx:
             queue.prepare(tx.connection)
+            access.grant_queue(tx, queue.table_prefix)
 
     def create_fleet(self, fleet: FleetRecord, units: Sequence[UnitRecord], queue: Enqueuer) -> None:
         """Record the fleet and its units, and queue the first ones, in one transaction."""
