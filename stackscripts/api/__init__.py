@@ -35,8 +35,10 @@ if TYPE_CHECKING:
         Template,
     )
     from ..plan import ResolvedTemplate
+    from ..queue.unit import WorkUnit
     from ..render.cloudinit import UserData
     from ..store.base import RunRecord, ServerRecord, StepRecord, Store
+    from ..store.fleets import FleetRecord, UnitRecord, WorkerRecord
     from . import libraries, output, reports, revisions, store
     from .controller import Controller
     from .deploy import deploy
@@ -59,6 +61,16 @@ if TYPE_CHECKING:
     from .fleet import FleetResult, ServerOutcome, fleet_boot, run_fleet
     from .inputs import BLANK, IGNORE, INHERIT, Array, Cred, Env, InputArg, Inputs, Text
     from .launcher import Discrepancy, Launcher
+    from .queued import (
+        Submitted,
+        cancel_fleet,
+        fleet_status,
+        list_fleets,
+        list_workers,
+        submit_boot,
+        submit_deploy,
+        submit_launch,
+    )
     from .snapshots import (
         Diff,
         Drift,
@@ -72,12 +84,18 @@ if TYPE_CHECKING:
         template_drift,
         upgrade_server,
     )
+    from .worker import Worker
 
 _HOME: dict[str, tuple[str, ...]] = {
     ".controller": ("Controller",),
     ".launcher": ("Launcher", "Discrepancy"),
     ".fleet": ("fleet_boot", "run_fleet", "FleetResult", "ServerOutcome"),
     ".deploy": ("deploy",),
+    ".queued": ("submit_boot", "submit_deploy", "submit_launch", "fleet_status", "list_fleets", "cancel_fleet",
+                "list_workers", "Submitted"),
+    ".worker": ("Worker",),
+    "..store.fleets": ("FleetRecord", "UnitRecord", "WorkerRecord"),
+    "..queue.unit": ("WorkUnit",),
     ".design": ("catalog", "lint", "list_scripts", "list_templates", "load_template", "plan", "render_bundles",
                 "render_user_data", "scaffold_script", "show_script", "template_inputs", "unset_required",
                 "user_data", "validate_template"),
@@ -113,6 +131,9 @@ __all__ = [
     # template revisions and pinning (api/snapshots.py)
     "Diff", "Drift", "Revision", "RevisionRecord", "ServerEvent", "commit_template", "diff_revisions", "list_revisions",
     "show_revision", "template_drift", "upgrade_server",
+    # queued fleets and workers (api/queued.py, api/worker.py; docs/scaling.md)
+    "FleetRecord", "Submitted", "UnitRecord", "WorkUnit", "Worker", "WorkerRecord", "cancel_fleet", "fleet_status",
+    "list_fleets", "list_workers", "submit_boot", "submit_deploy", "submit_launch",
 ]
 
 
