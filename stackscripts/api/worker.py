@@ -92,12 +92,14 @@ class Worker:
         claimed = self.store.claim_unit(unit.fleet, unit.server, self.id)
         if claimed is None:
             return
+        if self._stopping.is_set():  # taken just as the worker stops: straight back, nothing run
+            self.store.hand_back(unit.fleet, unit.server, self.id, self.queue, run_id=claimed.run_id,
+                                 message=f"handed back by worker {self.id} (it stopped)")
+            return
         key = (unit.fleet, unit.server)
         cancel = Cancel()
         with self._lock:
             self._running[key] = cancel
-        if self._stopping.is_set():
-            cancel.stop(now=False, reason="the worker is stopping")
         self.log(f"{unit.server}: {unit.kind} (fleet {unit.fleet}, attempt {claimed.attempts})")
         try:
             state, run_id, message = self._work(unit, claimed, cancel)
