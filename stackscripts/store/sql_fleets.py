@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from ..errors import BadInput, Conflict, NotFound
 from . import access
-from .fleets import FLEET_ACTIVE, UNIT_DONE, FleetRecord, FleetState, UnitRecord, UnitState, WorkerRecord
+from .fleets import FLEET_ACTIVE, UNIT_ACTIVE, UNIT_DONE, FleetRecord, FleetState, UnitRecord, UnitState, WorkerRecord
 from .rows import Row, Tx
 from .signals import now_sql
 from .sql import SQLCore
@@ -244,8 +244,8 @@ class FleetsSQL(SQLCore):
             jobs = queue.submit(tx.connection, [json.loads(r["unit"]) for r in ready], fleet["queue"], server_lock)
             tx.run("UPDATE fleet_units SET state = 'queued', job_id = :job WHERE fleet_id = :fleet AND server = :server",
                    [{**key, "server": r["server"], "job": job} for r, job in zip(ready, jobs, strict=True)])
-        if not tx.value("SELECT count(*) FROM fleet_units WHERE fleet_id = :fleet AND state NOT IN "
-                        f"({', '.join(repr(s) for s in UNIT_DONE)})", key):
+        if not tx.value("SELECT count(*) FROM fleet_units WHERE fleet_id = :fleet AND state IN "
+                        f"({', '.join(repr(s) for s in UNIT_ACTIVE)})", key):  # index ranges, not the whole fleet
             failed = tx.value("SELECT count(*) FROM fleet_units WHERE fleet_id = :fleet AND state <> 'succeeded'", key)
             state = "cancelled" if fleet["state"] == "cancelling" else "failed" if failed else "succeeded"
             tx.run(f"UPDATE fleets SET state = :state, ended = {now_sql(tx.dialect)} WHERE id = :fleet",
