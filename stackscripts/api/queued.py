@@ -101,6 +101,7 @@ def submit_boot(controller: Controller, servers: Sequence[str], template: str | 
     """Queue the Boot phase of every server; returns at once with the fleet (watch it with `fleet_status`)."""
     from .controller import who
 
+    team_store(controller)  # a SQLite store is the first thing to say
     check_queue_name(queue)
     check_parallel(parallel)
     if len(set(servers)) != len(servers) or not servers:
@@ -127,6 +128,7 @@ def submit_launch(controller: Controller, template: str | Path, name: str, *, cl
     from ..clouds import default_cloud
     from .controller import who
 
+    team_store(controller)
     check_queue_name(queue)
     layers = input_layers(inputs)
     warning = served(controller, queue)
@@ -148,6 +150,7 @@ def submit_deploy(controller: Controller, path: str | Path, inputs: Inputs = (),
     from ..deployments import env_servers, load_deployment
     from .controller import who
 
+    team_store(controller)
     check_queue_name(queue)
     check_parallel(parallel)
     deployment = load_deployment(path)

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 HEARTBEAT = float(os.environ.get("STACKSCRIPTS_WORKER_HEARTBEAT", "5"))  # seconds between a worker's heartbeats
 Outcome = tuple[str, str | None, str | None]  # the unit's end state, its run, why
+STOPPING = "the worker is stopping"  # the reason of a Cancel that hands a unit back
 
 
 class Worker:
@@ -78,7 +79,7 @@ class Worker:
         with self._lock:
             running = list(self._running.values())
         for cancel in running:
-            cancel.stop(now=now, reason="the worker is stopping")
+            cancel.stop(now=now, reason=STOPPING)
         self.queue.stop()
 
     @property
@@ -138,6 +139,8 @@ class Worker:
         return "succeeded", result.run_id, None
 
     def _ended(self, result: RunResult, cancel: Cancel, message: str) -> Outcome:
+        if result.state is RunState.CANCELLED and cancel.reason == STOPPING:  # a second SIGTERM: stopped, handed back
+            return "handed back", result.run_id, None
         if result.state is RunState.CANCELLED:
             return "cancelled", result.run_id, "cancelled (fleets cancel)" if not self._stopping.is_set() else message
         if result.state is RunState.INTERRUPTED and cancel.requested:

@@ -103,6 +103,8 @@ class ProcrastinateQueue(Queue):
         asyncio.run(main())
 
     def stop(self) -> None:
+        if self._stopping:  # a second cancel would cut Procrastinate's graceful shutdown short
+            return
         self._stopping = True
         loop, task = self._loop, self._task
         if loop is not None and task is not None:

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from ..errors import BadInput, Conflict, NotFound
 from . import access
-from .fleets import FLEET_ACTIVE, UNIT_ACTIVE, UNIT_DONE, FleetRecord, FleetState, UnitRecord, UnitState, WorkerRecord
+from .fleets import FLEET_ACTIVE, UNIT_ACTIVE, UNIT_DONE, FleetRecord, FleetState, UnitRecord, UnitState
 from .rows import Row, Tx
 from .signals import now_sql
 from .sql import SQLCore
@@ -72,16 +72,20 @@ class FleetsSQL(SQLCore):
     def claim_unit(self, fleet: str, server: str, worker: str) -> UnitRecord | None:
         """Take a queued unit for this worker (None: it was cancelled, or another worker has it)."""
         with self._tx() as tx:
+            fleet_row = self._fleet_row(tx, fleet)
             row = tx.one(f"SELECT * FROM fleet_units WHERE fleet_id = :fleet AND server = :server{tx.for_update}",
                          {"fleet": fleet, "server": server})
-            if row is None or row["state"] != "queued":
+            if row is None or row["state"] != UnitState.QUEUED:
+                return None
+            if fleet_row["state"] != FleetState.RUNNING:  # handed back just as the fleet was cancelled
+                self._cancel_unit(tx, fleet_row, server)
                 return None
             tx.run("UPDATE fleet_units SET state = 'running', worker = :worker, attempts = attempts + 1, "
                    f"started = COALESCE(started, {now_sql(tx.dialect)}) WHERE fleet_id = :fleet AND server = :server",
                    {"fleet": fleet, "server": server, "worker": worker})
             claimed = tx.one("SELECT * FROM fleet_units WHERE fleet_id = :fleet AND server = :server",
                              {"fleet": fleet, "server": server})
-        return _unit(claimed) if claimed else None
+        return unit_record(claimed) if claimed else None
 
     def finish_unit(self, fleet: str, server: str, worker: str, state: str, queue: Enqueuer, *,
                     run_id: str | None = None, message: str | None = None) -> bool:
@@ -112,6 +116,9 @@ class FleetsSQL(SQLCore):
                           "worker = :worker AND state = 'running'", {"fleet": fleet, "server": server, "worker": worker})
             if unit is None:
                 return
+            if row["state"] != FleetState.RUNNING:
+                self._cancel_unit(tx, row, server, worker=worker)
+                return
             [job] = queue.submit(tx.connection, [json.loads(unit["unit"])], row["queue"], server_lock)
             tx.run("UPDATE fleet_units SET state = 'queued', worker = NULL, job_id = :job, run_id = COALESCE(:run, run_id), "
                    "message = :message WHERE fleet_id = :fleet AND server = :server",
@@ -141,7 +148,7 @@ class FleetsSQL(SQLCore):
         """A fleet with its units (any unique prefix of its id); NotFound for an unknown one."""
         with self._tx(write=False) as tx:
             row = self._fleet_row(tx, self._fleet_id(tx, fleet_id), lock=False)
-            units = [_unit(u) for u in tx.all("SELECT * FROM fleet_units WHERE fleet_id = :id ORDER BY position",
+            units = [unit_record(u) for u in tx.all("SELECT * FROM fleet_units WHERE fleet_id = :id ORDER BY position",
                                               {"id": row["id"]})]
             steps = {r["server"]: r for r in tx.all(
                 "SELECT r.server, s.idx, s.name FROM runs r JOIN steps s ON s.run_id = r.id WHERE r.state = 'running' "
@@ -162,48 +169,6 @@ class FleetsSQL(SQLCore):
             by_fleet.setdefault(c["fleet_id"], []).append(UnitRecord(c["fleet_id"], c["server"], c["position"], c["state"]))
         return [replace(_fleet(r), units=tuple(sorted(by_fleet.get(r["id"], []), key=lambda u: u.position))) for r in rows]
 
-    # workers
-    def register_worker(self, worker: WorkerRecord) -> None:
-        with self._tx() as tx:
-            now = now_sql(tx.dialect)
-            tx.run(f"INSERT INTO workers (id, host, pid, queues, concurrency, load, started, heartbeat, team) VALUES "
-                   f"(:id, :host, :pid, :queues, :concurrency, 0, {now}, {now}, :team)",
-                   {"id": worker.id, "host": worker.host, "pid": worker.pid, "queues": json.dumps(list(worker.queues)),
-                    "concurrency": worker.concurrency, "team": self.team})
-
-    def beat_worker(self, worker: str, load: int, *, stopped: bool = False) -> None:
-        """Renew a worker's heartbeat with its load (stopped: it has ended)."""
-        with self._tx(atomic=False) as tx:
-            now = now_sql(tx.dialect)
-            tx.run(f"UPDATE workers SET heartbeat = {now}, load = :load"
-                   f"{f', stopped = {now}' if stopped else ''} WHERE id = :id", {"id": worker, "load": load})
-
-    def list_workers(self, expiry: float, *, stopped: bool = False) -> list[WorkerRecord]:
-        """Workers alive (a heartbeat within expiry seconds), by host and pid; stopped=True: the others too."""
-        with self._tx(write=False) as tx:
-            rows = tx.all(f"SELECT *, heartbeat > {now_sql(tx.dialect)} - :expiry AND stopped IS NULL AS alive "
-                          "FROM workers ORDER BY host, pid", {"expiry": expiry})
-        found = [WorkerRecord(r["id"], r["host"], r["pid"], tuple(json.loads(r["queues"])), r["concurrency"], r["load"],
-                              r["started"], r["heartbeat"], r["stopped"], bool(r["alive"])) for r in rows]
-        return [w for w in found if stopped or w.alive]
-
-    def requeue_orphans(self, expiry: float, queue: Enqueuer) -> list[UnitRecord]:
-        """Hand the running units of workers silent for expiry seconds (or stopped) back to the queue."""
-        with self._tx() as tx:
-            rows = tx.all("SELECT u.* FROM fleet_units u LEFT JOIN workers w ON w.id = u.worker WHERE u.state = 'running' "
-                          f"AND (w.id IS NULL OR w.stopped IS NOT NULL OR w.heartbeat < {now_sql(tx.dialect)} - :expiry)"
-                          f"{' FOR UPDATE OF u SKIP LOCKED' if tx.dialect == 'postgresql' else ''}", {"expiry": expiry})
-            for row in rows:
-                job = row["job_id"]
-                if job is None or not queue.retry(tx.connection, job):
-                    [job] = queue.submit(tx.connection, [json.loads(row["unit"])], self._fleet_row(
-                        tx, row["fleet_id"], lock=False)["queue"], server_lock)
-                tx.run("UPDATE fleet_units SET state = 'queued', worker = NULL, job_id = :job, message = :message "
-                       "WHERE fleet_id = :fleet AND server = :server",
-                       {"fleet": row["fleet_id"], "server": row["server"], "job": job,
-                        "message": f"worker {row['worker']} stopped answering: handed to another worker"})
-        return [_unit(r) for r in rows]
-
     # internals
     def _fleet_id(self, tx: Tx, given: str) -> str:
         rows = tx.all("SELECT id FROM fleets WHERE id LIKE :prefix ORDER BY id LIMIT 2",
@@ -220,6 +185,13 @@ class FleetsSQL(SQLCore):
         if row is None:
             raise NotFound(f"no fleet {fleet!r} in the audit store {self.location}")
         return row
+
+    def _cancel_unit(self, tx: Tx, fleet: Row, server: str, *, worker: str | None = None) -> None:
+        """A unit of a fleet being cancelled that was about to be queued again: cancelled instead."""
+        tx.run(f"UPDATE fleet_units SET state = 'cancelled', worker = COALESCE(:worker, worker), ended = "
+               f"{now_sql(tx.dialect)}, message = 'cancelled (fleets cancel)' WHERE fleet_id = :fleet AND server = :server",
+               {"fleet": fleet["id"], "server": server, "worker": worker})
+        self._end_if_done(tx, fleet)
 
     def _cancel_waiting(self, tx: Tx, fleet: Row, queue: Enqueuer, message: str) -> None:
         """Cancel the units not started yet, and their jobs."""
@@ -244,10 +216,15 @@ class FleetsSQL(SQLCore):
             jobs = queue.submit(tx.connection, [json.loads(r["unit"]) for r in ready], fleet["queue"], server_lock)
             tx.run("UPDATE fleet_units SET state = 'queued', job_id = :job WHERE fleet_id = :fleet AND server = :server",
                    [{**key, "server": r["server"], "job": job} for r, job in zip(ready, jobs, strict=True)])
+        self._end_if_done(tx, fleet)
+
+    def _end_if_done(self, tx: Tx, fleet: Row) -> None:
+        """End the fleet once none of its units is waiting or running."""
+        key = {"fleet": fleet["id"]}
         if not tx.value("SELECT count(*) FROM fleet_units WHERE fleet_id = :fleet AND state IN "
                         f"({', '.join(repr(s) for s in UNIT_ACTIVE)})", key):  # index ranges, not the whole fleet
             failed = tx.value("SELECT count(*) FROM fleet_units WHERE fleet_id = :fleet AND state <> 'succeeded'", key)
-            state = "cancelled" if fleet["state"] == "cancelling" else "failed" if failed else "succeeded"
+            state = "cancelled" if fleet["state"] == FleetState.CANCELLING else "failed" if failed else "succeeded"
             tx.run(f"UPDATE fleets SET state = :state, ended = {now_sql(tx.dialect)} WHERE id = :fleet",
                    {**key, "state": state})
 
@@ -276,7 +253,7 @@ class FleetsSQL(SQLCore):
         return ready
 
 
-def _unit(row: Row) -> UnitRecord:
+def unit_record(row: Row) -> UnitRecord:
     return UnitRecord(row["fleet_id"], row["server"], row["position"], row["state"], row["unit"],
                       tuple(json.loads(row["after"] or "[]")), row["job_id"], row["worker"], row["run_id"],
                       row["attempts"], row["message"], row["started"], row["ended"])

@@ -14,12 +14,12 @@ from ..errors import BadInput
 from . import schema_state
 from .migrations import SCHEMA_VERSION
 from .schema_state import SchemaStatus
-from .sql_fleets import FleetsSQL
 from .sql_revisions import RevisionsSQL
 from .sql_runs import RunsSQL
+from .sql_workers import WorkersSQL
 
 
-class SQLStore(RunsSQL, RevisionsSQL, FleetsSQL):
+class SQLStore(RunsSQL, RevisionsSQL, WorkersSQL):
     """Servers, runs, steps, output and revisions in one SQL database (see store.base.Store)."""
 
     def _open(self, *, migrate: bool) -> None:

@@ -108,7 +108,8 @@ def test_cancel_and_units_of_a_silent_worker(store) -> None:
     postgres.execute(pg, name, "UPDATE workers SET heartbeat = heartbeat - 60", ())
     [orphan] = s.requeue_orphans(30, q)
     assert orphan.server == "a" and states(s, f)["a"] == "queued" and jobs(pg, name)["a"] == "todo"
-    assert s.claim_unit(f, "a", "w2").attempts == 2  # type: ignore[union-attr]
+    again = s.claim_unit(f, "a", "w2")
+    assert again is not None and again.attempts == 2
     cancelled = s.cancel_fleet(f[:4], q)
     assert cancelled.state == "cancelling" and {u.server: u.state for u in cancelled.units} == {
         "a": "running", "b": "cancelled", "c": "cancelled"}
