@@ -170,8 +170,9 @@ def submit_deploy(controller: Controller, path: str | Path, inputs: Inputs = (),
                         cloud=server.cloud or cloud or default_cloud(), image=server.image, deployment=deployment.name)
         after = tuple(sorted((server.references() | shared) - {server.name}))
         units.append(UnitRecord(fleet_id, server.name, position, "pending", unit.to_json(), after))
-    return _submit(controller, FleetRecord(fleet_id, "deploy", Phase.BOOT.value, queue, parallel, "0", 0, "running",
-                                           str(deployment.path), None, who()), units, warning)
+    count = len(units)  # no failure threshold: a server whose reference failed is skipped, the others go on
+    return _submit(controller, FleetRecord(fleet_id, "deploy", Phase.BOOT.value, queue, parallel, str(count), count,
+                                           "running", str(deployment.path), None, who()), units, warning)
 
 
 def _plan_check(layers: list[Layer]) -> Callable[[ResolvedTemplate], object]:

@@ -148,10 +148,11 @@ class Worker:
         return "failed", result.run_id, message
 
     def _launch(self, unit: WorkUnit, layers: list[Layer], cancel: Cancel) -> RunResult:
+        from ..revisions.snapshot import TEMPLATE
         from . import pinning
         from .launcher import Launcher
 
-        template = pinning.materialise(self.store, unit.revision)
+        template = pinning.materialise(self.store, unit.revision) / TEMPLATE  # the revision's own tree
         return Launcher(self.c).launch(template, unit.server, unit.cloud, unit.image, layers=layers,
                                        deployment=unit.deployment, key_name=unit.deployment and f"deployment-{unit.deployment}",
                                        cancel=cancel)
