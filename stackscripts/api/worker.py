@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..errors import RunFailed, StackscriptsError
+from ..errors import BadInput, RunFailed, StackscriptsError
 from ..executor import Cancel
 from ..inputs.resolve import Layer
 from ..model import RunResult, RunState
@@ -41,8 +41,6 @@ class Worker:
     def __init__(self, controller: Controller, *, queues: Sequence[str] = (DEFAULT_QUEUE,), concurrency: int = 50,
                  engine: str | None = None, log: Callable[[str], None] = lambda line: None) -> None:
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-            from ..errors import BadInput
-
             raise BadInput(f"--concurrency {concurrency} must be at least 1", hint="Give how many units to run at once.")
         self.queues = tuple(check_queue_name(q) for q in queues) or (DEFAULT_QUEUE,)
         self.c = controller
@@ -89,7 +87,20 @@ class Worker:
 
     def handle(self, data: Mapping[str, Any]) -> None:
         """One job: claim its unit, run it, record how it ended (never raises: the store has the outcome)."""
-        unit = WorkUnit.from_dict(data)
+        try:
+            self._handle(data)
+        except Exception as exc:  # noqa: BLE001 (e.g. the store away: the unit's worker goes silent, it is handed on)
+            self.log(f"{data.get('server', 'a unit')}: not recorded: {describe(exc)}")
+
+    def _handle(self, data: Mapping[str, Any]) -> None:
+        try:
+            unit = WorkUnit.from_dict(data)
+        except BadInput as exc:  # another release's unit: ended as an error, saying why, not left queued
+            fleet, server = str(data.get("fleet", "")), str(data.get("server", ""))
+            if self.store.claim_unit(fleet, server, self.id) is not None:
+                self.store.finish_unit(fleet, server, self.id, "error", self.queue, message=str(exc))
+            self.log(f"{server or 'a unit'}: {exc}")
+            return
         claimed = self.store.claim_unit(unit.fleet, unit.server, self.id)
         if claimed is None:
             return
