@@ -23,6 +23,8 @@ bench: setup
 	$(PY) -m benchmarks.anatomy
 	$(PY) -m benchmarks.flagship
 	$(PY) -m benchmarks.thresholds
+	$(PY) -m benchmarks.queue_sim
+	$(PY) -m benchmarks.queue_fleet
 
 # shared libraries: fetch through each source, validate against 5,000 locked scripts (docs/performance-sharing.md)
 bench-sharing: setup

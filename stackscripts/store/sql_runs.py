@@ -183,7 +183,7 @@ class RunsSQL(OutputSQL):
             self._release(run_id)  # ended already (e.g. interrupted by another once its lease expired)
             raise
         self._release(run_id)  # no more renewals (a failed write keeps renewing: the run still runs)
-        for step in [key for key in self._open_steps if key[0] == run_id]:
+        for step in [key for key in tuple(self._open_steps) if key[0] == run_id]:  # a copy: other runs' threads add
             self._open_steps.discard(step)
             self._offsets.pop(step, None)
 

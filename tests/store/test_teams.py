@@ -20,7 +20,6 @@ from stackscripts.errors import BadInput, Conflict, NotFound
 from stackscripts.project import loads
 from stackscripts.revisions.manifest import Manifest, entry_of
 from stackscripts.store import open_store, schema_state
-from stackscripts.store.access import ADMIN
 from stackscripts.store.base import RevisionRecord, ServerRecord
 from stackscripts.store.migrations import MIGRATIONS
 from stackscripts.store.sql_store import SQLStore
@@ -53,13 +52,8 @@ def record_run(store: SQLStore, server: str, output: bytes = OUTPUT, *, end: boo
 @pytest.fixture
 def teams(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[pgroles.TeamStore]:
     """The team store, set up through the API as its owner: access on, teams web and db, alice, bob and carol."""
-    with pgroles.team_store(postgres.require_postgres(), tmp_path) as world:
+    with pgroles.set_up(postgres.require_postgres(), tmp_path) as world:
         monkeypatch.setenv("PGPASSFILE", str(world.passfile))
-        owner = world.dsn("owner")
-        api.init(owner)
-        assert api.add_team(world.web, owner) and api.add_team(world.db, owner)
-        assert api.grant(world.role("alice"), world.web, owner) and api.grant(world.role("bob"), world.db, owner)
-        assert api.grant(world.role("carol"), ADMIN, owner)
         yield world
 
 

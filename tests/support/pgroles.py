@@ -102,3 +102,29 @@ def team_store(pg: postgres.Server, folder: Path) -> Iterator[TeamStore]:
                 admin.execute(f'DROP ROLE IF EXISTS "{team}_{token}"')
             for role in made:
                 admin.execute(f'DROP ROLE IF EXISTS "{role}"')
+
+
+@contextmanager
+def set_up(pg: postgres.Server, folder: Path) -> Iterator[TeamStore]:
+    """A team store as its owner sets one up through the API: access on, teams web and db, alice in web, bob in db,
+    carol in stackscripts_admin. The caller points PGPASSFILE at `passfile`."""
+    import os
+
+    from stackscripts.api import store as api
+    from stackscripts.store.access import ADMIN
+
+    with team_store(pg, folder) as world:
+        before = os.environ.get("PGPASSFILE")
+        os.environ["PGPASSFILE"] = str(world.passfile)
+        try:
+            owner = world.dsn("owner")
+            api.init(owner)
+            assert api.add_team(world.web, owner) and api.add_team(world.db, owner)
+            assert api.grant(world.role("alice"), world.web, owner) and api.grant(world.role("bob"), world.db, owner)
+            assert api.grant(world.role("carol"), ADMIN, owner)
+        finally:
+            if before is None:
+                os.environ.pop("PGPASSFILE", None)
+            else:
+                os.environ["PGPASSFILE"] = before
+        yield world

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from stackscripts.api import store as api
 from stackscripts.queue.procrastinate import ProcrastinateQueue
 from stackscripts.queue.unit import WorkUnit
 from stackscripts.store import open_store
@@ -21,12 +20,9 @@ pytestmark = pytest.mark.timeout(300)
 
 @pytest.fixture
 def teams(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[pgroles.TeamStore]:
-    with pgroles.team_store(postgres.require_postgres(), tmp_path) as world:
+    with pgroles.set_up(postgres.require_postgres(), tmp_path) as world:
         monkeypatch.setenv("PGPASSFILE", str(world.passfile))
         owner = world.dsn("owner")
-        api.init(owner)
-        assert api.add_team(world.web, owner) and api.add_team(world.db, owner)
-        assert api.grant(world.role("alice"), world.web, owner) and api.grant(world.role("bob"), world.db, owner)
         with open_store(owner) as store:
             store.prepare_queue(ProcrastinateQueue(owner))  # the owner creates the queue's tables: the teams get them
         yield world

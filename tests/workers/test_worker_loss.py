@@ -8,6 +8,7 @@ Workers serve one unit each (--concurrency 1) so that the test knows which one h
 from __future__ import annotations
 
 import signal
+import subprocess
 import time
 
 import pytest
@@ -79,7 +80,8 @@ def test_a_killed_workers_server_is_resumed_by_another_worker(world: QueueWorld)
     assert world.backend.count("locks") == 0
 
 
-def test_a_stopped_worker_finishes_its_step_and_hands_the_unit_back(world: QueueWorld) -> None:
+def web1_held(world: QueueWorld) -> tuple[str, str, str, subprocess.Popen[str]]:
+    """web1 queued on one of two workers and holding at step 2: the fleet, its run, the worker's id and process."""
     add_servers(world, ["web1"])
     template = world.template(hold_steps(world.out))
     (world.out / "hold").touch()
@@ -88,6 +90,11 @@ def test_a_stopped_worker_finishes_its_step_and_hands_the_unit_back(world: Queue
     first = world.wait_for_step("web1", 1)
     holder = units(world.fleet(fleet))["web1"]["worker"]
     stopping = workers[worker_pid(holder)]
+    return fleet, first, holder, stopping
+
+
+def test_a_stopped_worker_finishes_its_step_and_hands_the_unit_back(world: QueueWorld) -> None:
+    fleet, first, holder, stopping = web1_held(world)
 
     stopping.send_signal(signal.SIGTERM)
     time.sleep(1.5)  # the signal is handled at once: the step goes on all the same, and so does the worker
@@ -115,14 +122,7 @@ def test_a_stopped_worker_finishes_its_step_and_hands_the_unit_back(world: Queue
 
 
 def test_a_second_signal_stops_the_step_and_hands_the_unit_back(world: QueueWorld) -> None:
-    add_servers(world, ["web1"])
-    template = world.template(hold_steps(world.out))
-    (world.out / "hold").touch()
-    workers = {w.pid: w for w in world.workers(2, "--concurrency", "1")}
-    fleet = world.json("fleet", "boot", "-t", template, "web1", "--queue")["data"]["id"]
-    first = world.wait_for_step("web1", 1)
-    holder = units(world.fleet(fleet))["web1"]["worker"]
-    stopping = workers[worker_pid(holder)]
+    fleet, first, holder, stopping = web1_held(world)
     stopped_step = step_pid(world, "web1")
 
     stopping.send_signal(signal.SIGTERM)
