@@ -13,7 +13,7 @@ from dataclasses import replace
 from .errors import ConnectionFailed
 from .events import EventBus, RunFinished, RunStarted, StepFinished, StepOutput, StepStarted
 from .inputs.materialize import masked
-from .masking import SecretSet, StreamMasker
+from .masking import SecretSet, StreamMasker, mask_text
 from .model import Plan, PlannedStep, RunResult, RunState, StepResult
 from .render.bundle import bundle_files
 from .transport.base import ExecResult, Session
@@ -161,7 +161,7 @@ class Executor:
                 now = time.time()
                 result = StepResult(step.index, step.name, -1, now, now, error="skipped: time budget exhausted")
                 self.bus.emit(StepStarted(self.run_id, self.server, step.index, step.name, step.script.sha256,
-                                          masked(step.inputs), step.phase.value, step.stage))
+                                          self._shown(step, envs[step.index]), step.phase.value, step.stage))
                 self.bus.emit(StepFinished(self.run_id, self.server, result))
             else:
                 result = self._run_step(step, envs[step.index], remaining)
@@ -171,6 +171,10 @@ class Executor:
         run = RunResult(self.run_id, self.server, plan.phase, self._state(results, len(steps)), tuple(results))
         self.bus.emit(RunFinished(self.run_id, self.server, run))
         return run
+
+    def _shown(self, step: PlannedStep, env: Mapping[str, str]) -> dict[str, str]:
+        """The step's inputs as recorded: references, and beside each env: one the (masked) value it received."""
+        return masked(step.inputs, received=env, hide=lambda text: mask_text(text, self.secrets))
 
     def _state(self, results: list[StepResult], planned: int) -> RunState:
         """Succeeded if every step ran and passed; else cancelled (now-stop), interrupted (after-step stop) or failed."""
@@ -188,7 +192,7 @@ class Executor:
         if remaining is not None:
             timeout = min(timeout, remaining) if timeout else remaining
         self.bus.emit(StepStarted(self.run_id, self.server, step.index, step.name, step.script.sha256,
-                                  masked(step.inputs), step.phase.value, step.stage))
+                                  self._shown(step, env), step.phase.value, step.stage))
         result = self._attempt(step, env, timeout)
         for attempt in range(2, step.retries + 2):
             if result.ok or self.cancel.now:

@@ -56,6 +56,16 @@ class SecretSet:
         return self._sorted
 
 
+def mask_text(text: str, secrets: SecretSet | Sequence[str]) -> str:
+    """The text with every secret of the set replaced by the mask, longest secret first."""
+    values = secrets.values() if isinstance(secrets, SecretSet) else sorted((v.encode() for v in secrets if v),
+                                                                            key=len, reverse=True)
+    data = text.encode()
+    for secret in values:
+        data = data.replace(secret, MASK_BYTES)
+    return data.decode(errors="replace")
+
+
 class StreamMasker:
     """Masks one step's output as it arrives: feed (stream, bytes), get back the pieces safe to show."""
 

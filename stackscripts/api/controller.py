@@ -25,6 +25,7 @@ from ..templates import load_template
 from ..transport.base import HostSpec, Session, Transport, transports
 from . import pinning
 from .inputs import Inputs, input_layers
+from .retemplate import check_retemplate
 from .servers import env_lookup, host_spec, new_server
 
 DECOMMISSION_BUDGET = 600.0  # seconds for every Decommission script of a run
@@ -107,16 +108,18 @@ class Controller:
 
     # runs
     def boot(self, server: str, template: str | Path, inputs: Inputs = (),
-             layers: Sequence[Layer] = (), cancel: Cancel | None = None) -> RunResult:
+             layers: Sequence[Layer] = (), cancel: Cancel | None = None, force: bool = False) -> RunResult:
         """Run the Boot phase; the server ends operational, or stranded at the failing step. The template (a file,
-        or a kept `sha256:...`) is kept as a revision, run from it, and the server and run pinned to it."""
+        or a kept `sha256:...`) is kept as a revision, run from it, and the server and run pinned to it. A server
+        booted from another template or revision is refused unless `force` (then kept in its history)."""
         record = self.store.get_server(server)
         all_layers = [*layers, *input_layers(inputs)]
         pin = pinning.pin(self.store, self.catalog, template, who=who(), message=f"boot {server}",
                           check=lambda resolved: build_plan(resolved, Phase.BOOT, all_layers, server=server))
         plan = build_plan(pin.resolved, Phase.BOOT, all_layers, server=server)
+        check_retemplate(self.store, record, pin.revision, pin.source, force=force, who=who())
         view = masked(resolve_inputs(pin.resolved, all_layers).values())
-        return self._execute(record, plan, view, revision=pin.revision, template=pin.source, record_server={
+        return self.execute(record, plan, view, revision=pin.revision, template=pin.source, record_server={
             "template": pin.source, "template_sha256": pin.sha256, "inputs": view, "revision": pin.revision},
             cancel=cancel)
 
@@ -126,7 +129,7 @@ class Controller:
         resolved = self._server_template(record)
         layers = [self._recorded_layer(record.inputs, "server"), *input_layers(inputs)]
         plan = build_plan(resolved, Phase.OPERATIONAL, layers, server=server, only=script)
-        return self._execute(record, plan, masked(step_input for s in plan.steps for step_input in s.inputs),
+        return self.execute(record, plan, masked(step_input for s in plan.steps for step_input in s.inputs),
                              revision=record.revision, template=record.template)
 
     def resume(self, run_id: str, inputs: Inputs = (), budget: float = DECOMMISSION_BUDGET,
@@ -162,7 +165,7 @@ class Controller:
         else:
             view = masked(resolve_inputs(resolved, layers).values())
         decommission = phase is Phase.DECOMMISSION
-        return self._execute(record, plan, view, start=start, resumed_from=run.id, revision=run.revision,
+        return self.execute(record, plan, view, start=start, resumed_from=run.id, revision=run.revision,
                              template=run.template,
                              record_server={"inputs": view} if phase is Phase.BOOT else None,
                              keep_going=decommission, budget=budget if decommission else None, cancel=cancel)
@@ -173,7 +176,7 @@ class Controller:
         record = self.store.get_server(server)
         resolved = self._server_template(record)
         plan = build_plan(resolved, Phase.DECOMMISSION, [self._recorded_layer(record.inputs, "server")], server=server)
-        return self._execute(record, plan, dict(record.inputs), keep_going=True, budget=budget,
+        return self.execute(record, plan, dict(record.inputs), keep_going=True, budget=budget,
                              revision=record.revision, template=record.template)
 
     def runs(self, server: str | None = None, limit: int = 50, team: str | None = None) -> list[RunRecord]:
@@ -234,10 +237,11 @@ class Controller:
         lookup = env_lookup(self.store, self.creds, secrets, self_name=plan.server)
         return {s.index: materialize(s.inputs, self.creds, lookup) for s in plan.steps}
 
-    def _execute(self, record: ServerRecord, plan: Plan, view: Mapping[str, str], *, start: int = 0,
-                 resumed_from: str | None = None, keep_going: bool = False, budget: float | None = None,
-                 record_server: Mapping[str, object] | None = None, revision: str | None = None,
-                 template: str | None = None, cancel: Cancel | None = None) -> RunResult:
+    def execute(self, record: ServerRecord, plan: Plan, view: Mapping[str, str], *, start: int = 0,
+                resumed_from: str | None = None, keep_going: bool = False, budget: float | None = None,
+                record_server: Mapping[str, object] | None = None, revision: str | None = None,
+                template: str | None = None, cancel: Cancel | None = None) -> RunResult:
+        """Run a plan on a server and record it as one run (`view`: its inputs as recorded); RunFailed if not ok."""
         secrets: list[str] = []
         envs = self.materialize(plan, secrets)
         secrets += [v for s in plan.steps for v in secret_values(s.inputs, envs[s.index])]

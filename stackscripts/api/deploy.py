@@ -1,55 +1,82 @@
-"""Deploy several servers: launch order follows env:SERVER:NAME references, independent servers in parallel."""
+"""Deploy: converge a deployment. The plan first (api/converge.py), then wave by wave in env: reference order,
+independent servers in parallel: launch what is missing, resume stranded boots, rebuild what --replace names."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from dataclasses import dataclass
 from pathlib import Path
 
-from ..clouds import default_cloud, load_clouds, provider_for
-from ..deployments import DeploymentServer, load_deployment
+from ..deployments import DeploymentServer, env_servers
 from ..errors import BadInput
-from ..model import Phase, RunResult
-from ..plan import build_plan
-from . import pinning
+from ..model import RunResult
+from .converge import Change, DeployPlan, Desired, desired, plan
 from .fleet import FleetResult, ServerOutcome, check_parallel, run_fleet
-from .inputs import Inputs, input_layers
+from .inputs import Inputs
 from .launcher import Launcher
 
 
+@dataclass(frozen=True)
+class Deployed:
+    """What `deploy` decided (the plan) and what came of each change (servers left alone have no outcome)."""
+
+    plan: DeployPlan
+    result: FleetResult
+    applied: bool  # False for --plan
+
+    @property
+    def ok(self) -> bool:
+        return self.result.ok
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.result.outcomes)
+
+
 def deploy(launcher: Launcher, path: str | Path, inputs: Inputs = (), cloud: str | None = None,
-           parallel: int = 10, destroy_on_failure: bool = False) -> FleetResult:
-    """Validate every server first; then launch wave by wave, stopping after a wave with a failure."""
+           parallel: int = 10, destroy_on_failure: bool = False, *, replace: Collection[str] = (),
+           plan_only: bool = False) -> Deployed:
+    """Validate every server first; plan; unless plan_only, apply it, stopping after a wave with a failure.
+
+    A server recorded in the deployment whose instance is gone, or that is mid-launch, or a name taken outside
+    the deployment stops the apply (BadInput naming each) before anything changes."""
     check_parallel(parallel)
-    cloud = cloud or default_cloud()
-    deployment = load_deployment(path)
-    extra = input_layers(inputs, strict=False)
-    declared: set[str] = set()
-    configured = load_clouds()
-    for server in deployment.servers:  # bad input fails before any cloud call
-        if (server.cloud or cloud) not in configured:
-            provider_for(server.cloud or cloud)  # NotFound: names the unknown cloud and the configured ones
-        resolved = pinning.resolve(server.template, launcher.c.catalog)  # library references pinned by the lock
-        build_plan(resolved, Phase.BOOT, [deployment.layer(), deployment.server_layer(server), *extra])
-        declared |= {spec.name for script in resolved.scripts() for spec in script.inputs}
-    for name in (extra[0].values if extra else {}):
-        if name not in declared:
-            raise BadInput(f"-i {name}: no server of deployment {deployment.name!r} declares this input",
-                           hint="Check the name; -i applies to every server whose template declares it.")
+    want = desired(launcher.c, path, inputs, cloud)
+    steps = plan(launcher.c, want, replace)
+    if plan_only:
+        return Deployed(steps, FleetResult(()), False)
+    if steps.blocked:
+        lines = "; ".join(f"{c.server}: {c.detail}" for c in steps.blocked)
+        raise BadInput(f"deployment {steps.deployment!r} cannot converge without a decision: {lines}",
+                       file=steps.path, hint="Nothing was changed. 'stackscripts deploy D --plan' shows the whole plan.")
+    by_name = {s.name: s for s in want.deployment.servers}
     outcomes: list[ServerOutcome] = []
-    for wave in deployment.waves():
-        by_name = {s.name: s for s in wave}
+    waves = sorted({c.wave for c in steps.pending})
+    for index, wave in enumerate(waves):
+        changes = {c.server: c for c in steps.pending if c.wave == wave}
 
-        def launch(name: str, by_name: dict[str, DeploymentServer] = by_name) -> RunResult:
-            server = by_name[name]
-            return launcher.launch(server.template, name, server.cloud or cloud, server.image,
-                                   layers=[deployment.layer(), deployment.server_layer(server), *extra],
-                                   deployment=deployment.name, destroy_on_failure=destroy_on_failure,
-                                   key_name=f"deployment-{deployment.name}")
+        def apply(name: str, changes: dict[str, Change] = changes) -> RunResult:
+            change = changes[name]
+            if change.action == "resume" and change.run:
+                return launcher.c.resume(change.run)
+            if change.action == "replace":
+                launcher.terminate(name)
+            return _launch(launcher, want, by_name[name], destroy_on_failure)
 
-        result = run_fleet(list(by_name), launch, parallel=parallel, max_errors=str(len(wave)))
+        result = run_fleet(list(changes), apply, parallel=parallel, max_errors=str(len(changes)))
         outcomes.extend(result.outcomes)
         if not result.ok:
-            remaining = [s.name for w in deployment.waves() for s in w if s.name not in {o.server for o in outcomes}]
-            outcomes.extend(ServerOutcome(n, "skipped", message="an earlier server failed") for n in remaining)
+            later = [c.server for c in steps.pending if c.wave in waves[index + 1:]]
+            outcomes.extend(ServerOutcome(n, "skipped", message="a server of an earlier wave failed") for n in later)
             break
-    return FleetResult(tuple(outcomes))
+    return Deployed(steps, FleetResult(tuple(outcomes)), True)
+
+
+def _launch(launcher: Launcher, want: Desired, server: DeploymentServer, destroy_on_failure: bool) -> RunResult:
+    deployment = want.deployment
+    refs = sorted(server.references() | (env_servers(deployment.inputs) - {server.name}))
+    return launcher.launch(server.template, server.name, server.cloud or want.cloud, server.image,
+                           layers=list(want.layers[server.name]), deployment=deployment.name,
+                           destroy_on_failure=destroy_on_failure, key_name=f"deployment-{deployment.name}",
+                           labels={"deployment_file": str(deployment.path.resolve()), "references": refs})
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Literal, NotRequired, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 from ..clouds import default_cloud, provider_for
 from ..errors import BadInput, CloudError, ConnectionFailed, NotFound, RunFailed
@@ -89,12 +89,15 @@ class Launcher:
 
     def launch(self, template: str | Path, name: str, cloud: str | None = None, image: str | None = None,
                inputs: Inputs = (), layers: Sequence[Layer] = (), deployment: str | None = None,
-               destroy_on_failure: bool = False, key_name: str | None = None, cancel: Cancel | None = None) -> RunResult:
+               destroy_on_failure: bool = False, key_name: str | None = None, cancel: Cancel | None = None,
+               labels: Mapping[str, Any] | None = None) -> RunResult:
         """Create the instance, record it before and after each cloud call, wait for SSH, boot.
 
         The launch token (recorded in the server's `extra` and set on the instance before the create call) is
         what any clean-up destroys by: never the server name, which another store may use for its own instance.
-        Once a first Ctrl-C (or SIGTERM) has started the clean-up, later ones cannot cut it short."""
+        Once a first Ctrl-C (or SIGTERM) has started the clean-up, later ones cannot cut it short. `labels` are kept
+        in the server's `extra` (a deployment's file and the servers this one references)."""
+        labels = dict(labels or {})
         cloud = cloud or default_cloud()  # the project file's cloud, else local
         loaded = load_template(template)
         pin_template(self.c.catalog, loaded)  # library references at the lock file's digests
@@ -102,6 +105,7 @@ class Launcher:
         extra = [*layers, *input_layers(inputs)]
         self.c.materialize(build_plan(resolved, Phase.BOOT, extra))  # inputs and credentials before any cloud call
         provider = provider_for(cloud)
+        provider.check_name(name)  # before anything is recorded or made
         settings = pick_settings(loaded, cloud, provider, image)
         try:
             existing = self.c.store.get_server(name)
@@ -116,7 +120,7 @@ class Launcher:
         self.c.store.put_server(ServerRecord(name=name, state=ServerState.PENDING.value, cloud=cloud,
                                              template=str(Path(template).resolve()), template_sha256=loaded.sha256,
                                              key_path=key, user=settings.ssh_user, deployment=deployment,
-                                             extra={"launching": True, "launch_token": token,
+                                             extra={**labels, "launching": True, "launch_token": token,
                                                     "launched_by": {"host": me.host, "pid": me.pid, "start": me.start,
                                                                     "boot": me.boot}}))
         tags = {SERVER_TAG: name, TEMPLATE_TAG: loaded.sha256, **({DEPLOYMENT_TAG: deployment} if deployment else {})}
@@ -131,7 +135,7 @@ class Launcher:
             try:
                 self.progress(f"{name}: launching on {cloud} ({settings.image})")
                 instance = provider.launch(spec, created, self.progress)
-                recorded = {**instance.extra, "private_ip": instance.private_ip, "launch_token": token}
+                recorded = {**labels, **instance.extra, "private_ip": instance.private_ip, "launch_token": token}
                 self.c.store.update_server(name, host=instance.host, port=instance.port, user=instance.user,
                                            node_id=instance.node_id, extra=recorded)
                 self.progress(f"{name}: waiting for SSH at {instance.host}:{instance.port}")

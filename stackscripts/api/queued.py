@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import BadInput
+from ..errors import BadInput, Conflict
 from ..inputs.materialize import masked
 from ..inputs.resolve import Layer
 from ..model import Phase
@@ -145,30 +145,40 @@ def submit_launch(controller: Controller, template: str | Path, name: str, *, cl
 
 def submit_deploy(controller: Controller, path: str | Path, inputs: Inputs = (), *, cloud: str | None = None,
                   parallel: int = 10, queue: str = DEFAULT_QUEUE) -> Submitted:
-    """Queue a deployment: each server a launch unit that waits for the servers its env: inputs reference."""
-    from ..clouds import default_cloud
-    from ..deployments import env_servers, load_deployment
+    """Queue what converging the deployment launches: each missing server a launch unit that waits for the servers
+    its env: inputs reference (operational ones are left alone, as `deploy` does)."""
+    from ..deployments import env_servers
     from .controller import who
+    from .converge import BLOCKING, desired, plan
 
     team_store(controller)
     check_queue_name(queue)
     check_parallel(parallel)
-    deployment = load_deployment(path)
-    deployment.waves()  # a cycle of references is bad input, before anything is queued
-    extra = input_layers(inputs, strict=False)
+    want = desired(controller, path, inputs, cloud)  # every server, name, input and env: reference checked first
+    steps = plan(controller, want)
+    other = [c for c in steps.changes if c.action in (*BLOCKING, "resume", "replace")]
+    if other:
+        raise Conflict(f"deployment {steps.deployment!r}: " + "; ".join(f"{c.server}: {c.detail}" for c in other),
+                       hint="Workers only launch missing servers: converge the others with 'stackscripts deploy' "
+                            "without --queue.")
+    launching = {c.server for c in steps.pending}
+    if not launching:
+        raise Conflict(f"deployment {steps.deployment!r} has nothing to launch: every server is operational",
+                       hint=f"'stackscripts deploy {path} --plan' shows their drift.")
+    deployment = want.deployment
     warning = served(controller, queue)
     fleet_id = new_fleet_id()
     shared = env_servers(deployment.inputs)
     units = []
-    for position, server in enumerate(deployment.servers):
-        layers = [deployment.layer(), deployment.server_layer(server), *extra]
+    for position, server in enumerate(s for s in deployment.servers if s.name in launching):
+        layers = list(want.layers[server.name])
         pin = pinning.pin(controller.store, controller.catalog, server.template, who=who(),
                           message=f"deploy {deployment.name}: {server.name}", check=_plan_check(layers))
         check_no_secret_text(pin.resolved, layers)
         unit = WorkUnit(fleet=fleet_id, server=server.name, kind="launch", revision=pin.revision,
                         template=pin.source or str(server.template), layers=unit_layers(layers),
-                        cloud=server.cloud or cloud or default_cloud(), image=server.image, deployment=deployment.name)
-        after = tuple(sorted((server.references() | shared) - {server.name}))
+                        cloud=server.cloud or want.cloud, image=server.image, deployment=deployment.name)
+        after = tuple(sorted(((server.references() | shared) - {server.name}) & launching))
         units.append(UnitRecord(fleet_id, server.name, position, "pending", unit.to_json(), after))
     count = len(units)  # no failure threshold: a server whose reference failed is skipped, the others go on
     return _submit(controller, FleetRecord(fleet_id, "deploy", Phase.BOOT.value, queue, parallel, str(count), count,

@@ -17,17 +17,24 @@ from .output import console, emit, table
 @click.option("--parallel", default=10, show_default=True, type=int, help="Servers launched at once in a wave.")
 @click.option("--destroy-on-failure", is_flag=True, help="Destroy instances whose boot fails.")
 @click.option("--report", "show_report", is_flag=True, help="Print the boot-time table of every server at the end.")
+@click.option("--plan", "plan_only", is_flag=True, help="Print what converging would change, and change nothing.")
+@click.option("--replace", "replace", multiple=True, metavar="SERVER",
+              help="Rebuild this server: decommission, destroy, launch again (repeatable).")
 @queue_option
 @wait_option
 @run_options
 def command(ctx: click.Context, deployment: str, cloud: str | None, parallel: int, destroy_on_failure: bool,
-            show_report: bool, queue: str | None, wait_: bool, inputs: tuple[str, ...], libraries: tuple[str, ...],
+            show_report: bool, plan_only: bool, replace: tuple[str, ...], queue: str | None, wait_: bool,
+            inputs: tuple[str, ...], libraries: tuple[str, ...],
             db: str | None, quiet: bool, as_json: bool) -> None:
-    """Launch and boot every server of DEPLOYMENT; independent servers launch in parallel."""
+    """Converge DEPLOYMENT: launch the servers it lacks (independent ones in parallel, in env: reference order),
+    resume stranded boots, leave operational servers alone and report their drift; the plan is printed first."""
     from ..api.deploy import deploy
     from ..api.launcher import Launcher
 
     check_wait(queue, wait_)
+    if queue is not None and (plan_only or replace):
+        raise click.UsageError("--plan and --replace converge in this process; leave out --queue")
     if queue is not None:
         from ..api.queued import submit_deploy
 
@@ -36,8 +43,9 @@ def command(ctx: click.Context, deployment: str, cloud: str | None, parallel: in
         return
 
     with controller(db, libraries, as_json=as_json, quiet=quiet) as c:
-        result = deploy(Launcher(c, progress_printer(as_json, quiet)), deployment, inputs, cloud, parallel,
-                        destroy_on_failure)
+        done = deploy(Launcher(c, progress_printer(as_json, quiet)), deployment, inputs, cloud, parallel,
+                      destroy_on_failure, replace=replace, plan_only=plan_only)
+        result = done.result
         runs = [o.result.run_id for o in result.outcomes if o.result]
         report = None
         if show_report and runs and not as_json:
@@ -46,10 +54,24 @@ def command(ctx: click.Context, deployment: str, cloud: str | None, parallel: in
             records = [c.get_run(r) for r in runs]
             servers = {r.server: c.store.get_server(r.server) for r in records}
             report = "\n".join(boot_table([r], servers) for r in records)
-    data = {"ok": result.ok, "servers": [{"server": o.server, "status": o.status, "message": o.message,
+    changes = done.plan.changes
+    data = {"ok": result.ok, "deployment": done.plan.deployment, "applied": done.applied, "changed": done.changed,
+            "plan": [{"server": x.server, "action": x.action, "wave": x.wave, "detail": x.detail, "run": x.run}
+                     for x in changes],
+            "servers": [{"server": o.server, "status": o.status, "message": o.message,
                                           "run": run_data(o.result) if o.result else None} for o in result.outcomes]}
 
     def human() -> None:
+        p = table("Server", "Wave", "Action", "Detail", title=f"Deployment {done.plan.deployment}: plan")
+        for x in changes:
+            p.add_row(x.server, str(x.wave + 1) if x.wave >= 0 else "-", x.action, x.detail)
+        console().print(p)
+        if not done.applied or not done.changed:
+            verb = "would change" if not done.applied else "changed"
+            up = sum(1 for x in changes if x.action in ("unchanged", "drift"))
+            console().print(f"{len(done.plan.pending)} server(s) {verb}" if done.plan.pending else
+                            f"nothing to do: {up} server(s) operational ({done.plan.count('drift')} drifted)")
+            return
         t = table("Server", "Status", "Run", "Duration", "Detail", title="Deployment")
         for o in result.outcomes:
             t.add_row(o.server, o.status, o.result.run_id if o.result else "-", fmt_duration(o.duration), o.message or "")

@@ -19,6 +19,7 @@ COMMANDS = {
     "libraries": ("stackscripts.cli.libraries", "Shared libraries: add, list, show, fetch, publish, diff."),
     "revisions": ("stackscripts.cli.revisions", "Template revisions kept in the store: list, show, diff."),
     "servers": ("stackscripts.cli.servers", "Servers: add existing hosts, list, show, upgrade, remove, forget-key."),
+    "deployments": ("stackscripts.cli.deployments", "Deployments: list, show, terminate."),
     "boot": ("stackscripts.cli.boot", "Run a template's boot sequence on a server, live."),
     "run": ("stackscripts.cli.run", "Run an operational script on an operational server."),
     "resume": ("stackscripts.cli.resume", "Continue a stranded boot from the failed step."),

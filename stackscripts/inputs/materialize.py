@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 
 from ..errors import BadInput
-from ..masking import MIN_SECRET
+from ..masking import MASK, MIN_SECRET
 from ..model import InputValue, ResolvedInput
 from .creds import Credentials
 
@@ -76,14 +76,25 @@ def secret_values(inputs: Iterable[ResolvedInput], env: Mapping[str, str]) -> li
     return secrets
 
 
-def masked(inputs: Iterable[ResolvedInput]) -> dict[str, str]:
-    """name -> value as recorded and shown: text values as is, secrets only by reference."""
+def masked(inputs: Iterable[ResolvedInput], received: Mapping[str, str] | None = None,
+           hide: Callable[[str], str] | None = None) -> dict[str, str]:
+    """name -> value as recorded and shown: text values as is, secrets only by reference.
+
+    With `received` (the values a step got), an env: reference is shown with the value it gave beside it,
+    `env:db:PRIVATE_IP -> 10.0.0.5`, that value passed through `hide` (masking) and masked whole when secret."""
     shown = {}
     for item in inputs:
         if item.value is None:
             shown[item.name] = "(unset)"
-        elif item.secret and item.value.kind != "cred":
-            shown[item.name] = "********"
+        elif item.secret and item.value.kind != "cred" and not _is_env(item.value):
+            shown[item.name] = MASK
         else:
             shown[item.name] = item.value.unparse()
+            if received is not None and _is_env(item.value) and item.name in received:
+                value = MASK if item.secret else (hide or str)(received[item.name])
+                shown[item.name] += " -> " + value.replace("\n", ", ")
     return shown
+
+
+def _is_env(value: InputValue) -> bool:
+    return value.kind == "env" or (value.kind == "array" and any(i.kind == "env" for i in value.items))

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import abc
+import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import BadInput
 from ..model import CloudSettings
 from ..registry import Registry
 
@@ -67,10 +69,24 @@ class Provider(abc.ABC):
     cloud returned, or by the launch token (`LaunchSpec.token`, tag LAUNCH_TAG) chosen before the create call."""
 
     name: str = ""
+    # what the cloud accepts as the instance's name (its host name on most clouds): an RFC 1123 label
+    name_rule: re.Pattern[str] = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+    name_hint = "letters, digits and '-', at most 63, starting and ending with a letter or digit (a host name)"
 
     def __init__(self, cloud: str, config: Mapping[str, Any]) -> None:
         self.cloud = cloud
         self.config = dict(config)
+
+    def naming(self) -> tuple[re.Pattern[str], str]:
+        """The rule an instance name must follow on this cloud, and how to say it."""
+        return self.name_rule, self.name_hint
+
+    def check_name(self, server: str) -> None:
+        """BadInput unless the cloud accepts this server name for an instance (checked before anything is recorded)."""
+        rule, hint = self.naming()
+        if not rule.match(server):
+            raise BadInput(f"server name {server!r} is not accepted by cloud {self.cloud!r} ({self.name})",
+                           hint=f"There a name is {hint}.")
 
     @abc.abstractmethod
     def launch(self, spec: LaunchSpec, on_created: Callable[[str], None], progress: Progress | None = None) -> Instance:

@@ -17,6 +17,7 @@ when the data is no longer wanted.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -44,6 +45,9 @@ LIVE_STATES = ["pending", "running", "stopping", "stopped"]
 
 class EC2Provider(LibcloudProvider):
     name = "ec2"
+    # a Name tag and the volumes' tags take any text; the store's own rule (api/servers.py SERVER_NAME) applies
+    name_rule = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+    name_hint = "letters, digits, '-', '_' and '.', at most 63, starting with a letter or digit"
 
     # configuration
     def seconds(self, key: str, default: float) -> float:

@@ -69,6 +69,13 @@ class LibcloudProvider(Provider):
     """Generic: image and size ids from the template's Settings, the key passed as NodeAuthSSHKey."""
 
     name = "libcloud"
+    LOWERCASE = ("gce", "gcp", "google")  # drivers whose instance names are lower-case RFC 1035 labels
+
+    def naming(self) -> tuple[re.Pattern[str], str]:
+        if str(self.config.get("driver", self.cloud)).lower() in self.LOWERCASE:
+            return (re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$"),
+                    "lower-case letters, digits and '-', at most 63, starting with a letter (GCE's rule)")
+        return super().naming()
 
     def __init__(self, cloud: str, config: Mapping[str, Any]) -> None:
         super().__init__(cloud, config)

@@ -127,7 +127,7 @@ class ServerEvent:
 
     server: str
     at: float
-    kind: str  # upgrade
+    kind: str  # upgrade, retemplate (a forced boot from another template or revision)
     who: str = ""
     revision: str | None = None
     previous: str | None = None
@@ -246,6 +246,10 @@ class Store(abc.ABC):
                        template: str | None = None) -> ServerEvent:
         """Pin a server to another kept revision (and template file, when given) and record the event; Conflict while
         a run holds the server."""
+
+    @abc.abstractmethod
+    def record_event(self, event: ServerEvent) -> None:
+        """Keep an event of a server (in the server's team); NotFound for an unknown server."""
 
     @abc.abstractmethod
     def server_events(self, server: str | None = None) -> list[ServerEvent]:

@@ -121,11 +121,15 @@ class RevisionsSQL(SQLCore):
             assignments = ", ".join(f"{column} = :{column}" for column in changes)
             tx.run(f"UPDATE servers SET {assignments} WHERE name = :name", {**changes, "name": name})
             event = ServerEvent(name, now, "upgrade", who, digest, server["revision"], message)
-            tx.run("INSERT INTO server_events (server, at, kind, who, revision, previous, message, team) "
-                   "VALUES (:server, :at, :kind, :who, :revision, :previous, :message, :team)",
-                   {"server": name, "at": now, "kind": event.kind, "who": who, "revision": digest,
-                    "previous": event.previous, "message": message, "team": server["team"]})  # the server's team
+            _insert_event(tx, event, server["team"])
         return event
+
+    def record_event(self, event: ServerEvent) -> None:
+        with self._tx() as tx:
+            server = tx.one("SELECT team FROM servers WHERE name = :name", {"name": event.server})
+            if server is None:
+                raise NotFound(f"unknown server {event.server!r}")
+            _insert_event(tx, event, server["team"])
 
     def server_events(self, server: str | None = None) -> list[ServerEvent]:
         where = "WHERE server = :server" if server is not None else ""
@@ -133,6 +137,14 @@ class RevisionsSQL(SQLCore):
             found = tx.all(f"SELECT * FROM server_events {where} ORDER BY at, id", {"server": server})
         return [ServerEvent(row["server"], row["at"], row["kind"], row["who"], row["revision"], row["previous"],
                             row["message"]) for row in found]
+
+
+def _insert_event(tx: Tx, event: ServerEvent, team: str) -> None:
+    """One row of a server's history, in the server's team."""
+    tx.run("INSERT INTO server_events (server, at, kind, who, revision, previous, message, team) "
+           "VALUES (:server, :at, :kind, :who, :revision, :previous, :message, :team)",
+           {"server": event.server, "at": event.at, "kind": event.kind, "who": event.who, "revision": event.revision,
+            "previous": event.previous, "message": event.message, "team": team})
 
 
 def _find(tx: Tx, text: str) -> Row:

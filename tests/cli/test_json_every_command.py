@@ -135,6 +135,9 @@ def test_every_command_answers_with_one_envelope(world: World) -> None:
     deployment = folder / "deployment.yaml"
     deployment.write_text(f"Name: d\nServers:\n- Name: d1\n  Template: {template}\n")
     assert world.json("deploy", str(deployment), "--cloud", "no-such-cloud", code=2)["error"]["exit_code"] == 2
+    assert world.json("deployments", "list")["data"] == {"deployments": []}
+    for verb in ("show", "terminate"):
+        assert "unknown deployment 'd'" in world.json("deployments", verb, "d", code=2)["error"]["message"]
     # queued work needs the team store on PostgreSQL (tests/workers run these on one): on this SQLite file, exit 2
     for words in (["fleets", "list"], ["fleets", "show", "f1"], ["fleets", "cancel", "f1"], ["workers", "list"],
                   ["worker"]):

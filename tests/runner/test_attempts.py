@@ -32,7 +32,7 @@ def test_a_refused_connection_is_recorded_as_a_failed_attempt(bench: Bench) -> N
     bench.controller.store.update_server(web, port=free_port())  # nothing listens there
     second = bench.template([numbered_step(1), numbered_step(2)])
     with pytest.raises(ConnectionFailed, match="connection refused") as raised:
-        bench.controller.boot(web, second)
+        bench.controller.boot(web, second, force=True)  # another template: forced
     attempt, first = bench.controller.runs(web)
     assert first.state is RunState.SUCCEEDED
     assert attempt.state is RunState.FAILED and attempt.steps == () and attempt.phase == "Boot"
@@ -44,7 +44,7 @@ def test_a_refused_connection_is_recorded_as_a_failed_attempt(bench: Bench) -> N
     assert (after.state, after.template, after.inputs) == (before.state, before.template, before.inputs)
     assert bench.ran(web) == [1]
     bench.controller.store.update_server(web, port=bench.sshd[web].port)  # the server is not locked by it
-    assert bench.controller.boot(web, second).ok
+    assert bench.controller.boot(web, second, force=True).ok
 
 
 @pytest.mark.parametrize("case", ["closed port", "wrong key"])

@@ -23,7 +23,8 @@ def test_a_server_reads_its_own_values(bench: Bench) -> None:
     result = bench.controller.boot(web, template)
     assert result.steps[0].stdout == f"ip=127.0.0.1 name={web} uuid={web}\n"  # no cloud: the uuid is its name
     run = bench.controller.get_run(result.run_id)
-    assert run.steps[0].inputs["MY_IP"] == "env:PRIVATE_IP"
+    assert run.steps[0].inputs["MY_IP"] == "env:PRIVATE_IP -> 127.0.0.1"  # the reference, and what it gave
+    assert run.inputs["MY_IP"] == "env:PRIVATE_IP"  # the run keeps the reference (a resume follows it again)
 
 
 def test_an_unknown_own_value_is_bad_input(bench: Bench) -> None:

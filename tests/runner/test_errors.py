@@ -42,7 +42,7 @@ def test_an_unreachable_server_records_a_failed_attempt_only(bench: Bench, tmp_p
     before = bench.controller.store.get_server(web)
     bench.controller.store.update_server(web, port=1)  # nothing listens there
     with pytest.raises(ConnectionFailed, match="connection refused"):
-        bench.controller.boot(web, bench.template([numbered_step(1), numbered_step(2)]))
+        bench.controller.boot(web, bench.template([numbered_step(1), numbered_step(2)]), force=True)
     after = bench.controller.store.get_server(web)
     attempt, _first = bench.controller.runs(web)  # the attempt: failed, no steps, the reason (test_attempts.py)
     assert attempt.state == "failed" and attempt.steps == () and "connection refused" in (attempt.error or "")
