@@ -9,16 +9,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from ..clouds import default_cloud, load_clouds, provider_for
-from ..deployments import Deployment, DeploymentServer, load_deployment
-from ..errors import BadInput, CloudError, NotFound
+from ..deployments import Deployment, DeploymentServer, env_servers, load_deployment
+from ..errors import BadInput, CloudError, NotFound, StackscriptsError
 from ..inputs.materialize import masked
 from ..inputs.resolve import Layer
+from ..inputs.values import parse_value
 from ..model import Phase, RunState, ServerState
 from ..plan import ResolvedTemplate, build_plan, resolve_inputs
 from ..store.base import ServerRecord
 from . import pinning
 from .env_refs import check_references
 from .inputs import Inputs, input_layers
+from .servers import env_lookup
 
 if TYPE_CHECKING:
     from .controller import Controller
@@ -117,9 +119,18 @@ def plan(c: Controller, want: Desired, replace: Collection[str] = ()) -> DeployP
                        file=str(deployment.path), hint="Servers: " + ", ".join(sorted(names)) + ".")
     live = _live_nodes(c, deployment, want.cloud)
     changes = []
+    rebuilt: set[str] = set()
+    shared = env_servers(deployment.inputs)
     for wave, servers in enumerate(deployment.waves()):
         for server in servers:
             change = _compare(c, want, server, live, server.name in replace)
+            follows = sorted((server.references() | shared) & rebuilt - {server.name})
+            if follows and change.action in ("unchanged", "drift"):
+                note = (f"references {', '.join(follows)}, rebuilt by this plan: its env: values will change "
+                        f"(--replace {server.name} follows)")
+                change = Change(server.name, "drift", note if change.action == "unchanged" else f"{note}; {change.detail}")
+            if change.action in ("launch", "replace"):
+                rebuilt.add(server.name)
             changes.append(Change(change.server, change.action, change.detail, wave, change.run))
     for record in c.store.list_servers():
         if record.deployment == deployment.name and record.name not in names and \
@@ -155,12 +166,13 @@ def _compare(c: Controller, want: Desired, server: DeploymentServer, live: Mappi
     if record.state != ServerState.OPERATIONAL.value:
         return Change(name, "busy", f"{record.state}: a launch or boot is in progress or was interrupted "
                       f"(see 'stackscripts servers show {name}'); --replace {name} rebuilds it")
-    drift = _drift(want, server, record)
+    drift = _drift(c, want, server, record)
     return Change(name, "drift", "; ".join(drift)) if drift else Change(name, "unchanged", "operational, up to date")
 
 
-def _drift(want: Desired, server: DeploymentServer, record: ServerRecord) -> list[str]:
-    """How the server differs from what its file says now: revision, inputs (masked as recorded)."""
+def _drift(c: Controller, want: Desired, server: DeploymentServer, record: ServerRecord) -> list[str]:
+    """How the server differs from what its file says now: revision, inputs (masked as recorded), and the values
+    its env: inputs gave its boot against what they give now (a referenced server rebuilt since)."""
     found = []
     revision = want.revisions[server.name]
     if record.revision != revision:
@@ -169,9 +181,35 @@ def _drift(want: Desired, server: DeploymentServer, record: ServerRecord) -> lis
     for key in sorted(set(now) | set(record.inputs)):
         if now.get(key, "(unset)") != record.inputs.get(key, "(unset)"):
             found.append(f"input {key}: {record.inputs.get(key, '(unset)')} -> {now.get(key, '(unset)')}")
+    found += _moved_references(c, record)
     if found:
         found.append(f"left as it is: --replace {server.name} rebuilds it")
     return found
+
+
+def _moved_references(c: Controller, record: ServerRecord) -> list[str]:
+    """env: inputs whose value now differs from the one the server's last boot received (as its steps recorded
+    it: `env:db:PRIVATE_IP -> 10.0.0.5`); masked values are not compared."""
+    boot = next((r for r in c.store.list_runs(record.name, 20) if r.phase == Phase.BOOT.value), None)
+    if boot is None:
+        return []
+    received: dict[str, tuple[str, str]] = {}
+    for step in c.store.get_run(boot.id, output=False).steps:
+        for name, shown in step.inputs.items():
+            reference, arrow, value = shown.partition(" -> ")
+            if arrow and reference.startswith("env:") and "*" not in value:
+                received[name] = (reference, value)
+    lookup = env_lookup(c.store, c.creds, [], self_name=record.name)
+    moved = []
+    for name, (reference, value) in sorted(received.items()):
+        item = parse_value(reference, name=name)
+        try:
+            current = lookup(item.server or "", item.text) if item.kind == "env" else None
+        except StackscriptsError:
+            current = None
+        if current is not None and current != value:
+            moved.append(f"input {name}: {reference} gave {value}, now gives {current}")
+    return moved
 
 
 def _failed_boot(c: Controller, server: str) -> str | None:

@@ -107,6 +107,12 @@ def test_a_deployment_from_apply_to_terminate(cli: Cli, tmp_path: Path) -> None:
         assert nodes[web] not in subprocess.run(["docker", "ps", "-aq", "--no-trunc"], capture_output=True,
                                                 text=True).stdout
 
+        # a plan that rebuilds db says web's env: values will change with it
+        _, follow = cli.json("deploy", str(path), "--plan", "--replace", db)
+        marked = {p["server"]: p for p in follow["data"]["plan"]}
+        assert marked[db]["action"] == "replace" and marked[web]["action"] == "drift"
+        assert f"references {db}, rebuilt by this plan" in marked[web]["detail"]
+
         # deleted behind the tool's back: reported by converge, exit 2, never silently re-created
         subprocess.run(["docker", "rm", "-f", db], capture_output=True, check=True)
         code, refused = cli.json("deploy", str(path), code=2)
