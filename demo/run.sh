@@ -41,7 +41,7 @@ fi
 if [ "$status" -eq 0 ]; then
   "$ss" run app-docker container-status
 fi
-"$ss" terminate "${servers[@]}" --quiet || status=$?
+"$ss" deployments terminate Seed --quiet || status=$?  # decommission scripts first, app servers before the registry
 echo
 echo "Boot runs (stackscripts runs list --db $STACKSCRIPTS_DB):"
 "$ss" runs list --limit 6
