@@ -125,9 +125,9 @@ class Controller:
 
     def run(self, server: str, script: str, inputs: Inputs = ()) -> RunResult:
         """Run one Operational script of the server's template on an operational server."""
-        record = self._operational(self.store.get_server(server))
+        record = self.operational(self.store.get_server(server))
         resolved = self._server_template(record)
-        layers = [self._recorded_layer(record.inputs, "server"), *input_layers(inputs)]
+        layers = [self.recorded_layer(record.inputs, "server"), *input_layers(inputs)]
         plan = build_plan(resolved, Phase.OPERATIONAL, layers, server=server, only=script)
         return self.execute(record, plan, masked(step_input for s in plan.steps for step_input in s.inputs),
                              revision=record.revision, template=record.template)
@@ -149,14 +149,14 @@ class Controller:
         else:
             resolved = resolve_template(load_template(str(run.template)), self.catalog)
         phase = Phase(run.phase)
-        layers = [self._recorded_layer(run.inputs, f"run {run.id}"), *input_layers(inputs)]
+        layers = [self.recorded_layer(run.inputs, f"run {run.id}"), *input_layers(inputs)]
         only = None
         if phase is Phase.OPERATIONAL:  # an operational run ran one script: resume that one, not the phase
             if not run.steps:
                 raise Conflict(f"run {run.id} started no script", hint="Run the script again with 'stackscripts run'.")
-            self._operational(record)
+            self.operational(record)
             only = run.steps[0].name
-            layers.insert(0, self._recorded_layer(record.inputs, "server"))  # it recorded its script's inputs only
+            layers.insert(0, self.recorded_layer(record.inputs, "server"))  # it recorded its script's inputs only
         plan = build_plan(resolved, phase, layers, server=run.server, only=only)
         start = self._resume_point(run)
         # record what the steps get: the recorded inputs with any -i override applied on top
@@ -175,7 +175,7 @@ class Controller:
         check_budget(budget)
         record = self.store.get_server(server)
         resolved = self._server_template(record)
-        plan = build_plan(resolved, Phase.DECOMMISSION, [self._recorded_layer(record.inputs, "server")], server=server)
+        plan = build_plan(resolved, Phase.DECOMMISSION, [self.recorded_layer(record.inputs, "server")], server=server)
         return self.execute(record, plan, dict(record.inputs), keep_going=True, budget=budget,
                              revision=record.revision, template=record.template)
 
@@ -189,9 +189,10 @@ class Controller:
         """One run with its steps and their output; NotFound for an unknown id."""
         return self.store.get_run(run_id)
 
-    # internals
+    # checks and internals
     @staticmethod
-    def _operational(record: ServerRecord) -> ServerRecord:
+    def operational(record: ServerRecord) -> ServerRecord:
+        """The record, or Conflict unless the server is operational."""
         if record.state != ServerState.OPERATIONAL.value:
             raise Conflict(f"server {record.name} is {record.state}, not operational",
                            hint="Operational scripts run only on operational servers; boot or resume it first.")
@@ -222,7 +223,8 @@ class Controller:
         return resolve_template(load_template(record.template), self.catalog)
 
     @staticmethod
-    def _recorded_layer(shown: Mapping[str, str], source: str) -> Layer:
+    def recorded_layer(shown: Mapping[str, str], source: str) -> Layer:
+        """Recorded (masked) inputs as a layer to run with again; BadInput for a secret that was given as text."""
         raw = {name: value for name, value in shown.items() if value != "(unset)"}
         hidden = [name for name, value in raw.items() if value == "********"]
         if hidden:

@@ -133,9 +133,10 @@ def materialise(store: Store, revision: str, cache: Cache | None = None) -> Path
 
 
 def load(store: Store, revision: str, cache: Cache | None = None) -> ResolvedTemplate:
-    """A kept revision's template, resolved inside its tree alone (no library, no file outside it)."""
+    """A kept revision's template, resolved inside its tree alone (no library, no file outside it). Its scripts
+    were checked when it was kept: an ad-hoc script's revision (api/adhoc.py) may have no metadata block."""
     tree = materialise(store, revision, cache)
-    return resolve_template(load_template(tree / TEMPLATE), Catalog())
+    return resolve_template(load_template(tree / TEMPLATE), Catalog(require_metadata=False))
 
 
 def tree_of_revision(resolved: ResolvedTemplate, manifest_bytes: bytes, digest: str) -> Tree:

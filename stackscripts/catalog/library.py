@@ -14,15 +14,16 @@ from .scripts import SCRIPT_SUFFIXES, load_script
 _NAME_LINE = re.compile(r"^\s*(?:#|//|--)\s?RightScript Name:\s*(.+?)\s*$", re.MULTILINE)
 
 
-def cached_load(cache: dict[Path, tuple[int, Script]], path: Path, library: str | None) -> Script:
+def cached_load(cache: dict[Path, tuple[int, Script]], path: Path, library: str | None, *,
+                require_metadata: bool = True) -> Script:
     """Parse a script once per version of the file (keyed by its mtime)."""
     try:
         mtime = path.stat().st_mtime_ns
     except OSError:
-        return load_script(path, library)  # raises the clear BadInput for a missing file
+        return load_script(path, library, require_metadata=require_metadata)  # the clear BadInput for a missing file
     cached = cache.get(path)
     if cached is None or cached[0] != mtime:
-        cached = cache[path] = (mtime, load_script(path, library))
+        cached = cache[path] = (mtime, load_script(path, library, require_metadata=require_metadata))
     return cached[1]
 
 
@@ -103,8 +104,9 @@ def library_env_specs(value: str) -> list[str]:
 class Catalog:
     """Every library in scope; resolves the script references of templates and commands."""
 
-    def __init__(self, libraries: list[Library] | None = None) -> None:
+    def __init__(self, libraries: list[Library] | None = None, *, require_metadata: bool = True) -> None:
         self.libraries = list(libraries or [])
+        self.require_metadata = require_metadata  # False: scripts outside libraries may lack a metadata block
         self._loose: dict[Path, tuple[int, Script]] = {}  # scripts outside any library, by path and mtime
         self.pins: dict[str, tuple[Path, str]] = {}  # library reference -> (script file in a cached tree, library)
 
@@ -129,7 +131,7 @@ class Catalog:
         library = self.library_of(path)
         if library:
             return library.load(path)
-        return cached_load(self._loose, path, None)
+        return cached_load(self._loose, path, None, require_metadata=self.require_metadata)
 
     def resolve(self, ref: str, base: Path | None = None, *, file: str | None = None,
                 line: int | None = None) -> Script:

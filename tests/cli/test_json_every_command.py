@@ -108,6 +108,8 @@ def test_every_command_answers_with_one_envelope(world: World) -> None:
                    str(server.port), "--key", server.key_path)
     assert [s["name"] for s in world.json("servers", "list")["data"]] == ["web1", "web2", "web3"]
     world.json("servers", "show", "web1")
+    assert world.json("ssh", "web1", "hostname")["data"]["exit_code"] == 0
+    assert "needs a COMMAND" in world.json("ssh", "web1", code=2)["error"]["message"]
 
     booted = world.json("boot", "web1", "-t", template)["data"]
     world.json("run", "web1", "Op Step")
