@@ -40,8 +40,10 @@ if TYPE_CHECKING:
     from ..store.base import RunRecord, ServerRecord, StepRecord, Store
     from ..store.fleets import FleetRecord, UnitRecord, WorkerRecord
     from . import libraries, output, reports, revisions, store
+    from .adhoc import run_script
     from .controller import Controller
-    from .deploy import deploy
+    from .deploy import Deployed, deploy
+    from .deployments import DeploymentRecord, get_deployment, list_deployments, terminate_deployment
     from .design import (
         catalog,
         lint,
@@ -58,8 +60,9 @@ if TYPE_CHECKING:
         user_data,
         validate_template,
     )
-    from .fleet import FleetResult, ServerOutcome, fleet_boot, run_fleet
+    from .fleet import FleetResult, ServerOutcome, check_run, fleet_boot, fleet_run, run_fleet
     from .inputs import BLANK, IGNORE, INHERIT, Array, Cred, Env, InputArg, Inputs, Text
+    from .inventory import import_servers
     from .launcher import Discrepancy, Launcher
     from .queued import (
         Submitted,
@@ -71,6 +74,7 @@ if TYPE_CHECKING:
         submit_deploy,
         submit_launch,
     )
+    from .shell import ShellResult, run_ssh, ssh_invocation
     from .snapshots import (
         Diff,
         Drift,
@@ -89,8 +93,12 @@ if TYPE_CHECKING:
 _HOME: dict[str, tuple[str, ...]] = {
     ".controller": ("Controller",),
     ".launcher": ("Launcher", "Discrepancy"),
-    ".fleet": ("fleet_boot", "run_fleet", "FleetResult", "ServerOutcome"),
-    ".deploy": ("deploy",),
+    ".fleet": ("fleet_boot", "fleet_run", "check_run", "run_fleet", "FleetResult", "ServerOutcome"),
+    ".deploy": ("deploy", "Deployed"),
+    ".deployments": ("list_deployments", "get_deployment", "terminate_deployment", "DeploymentRecord"),
+    ".adhoc": ("run_script",),
+    ".shell": ("run_ssh", "ssh_invocation", "ShellResult"),
+    ".inventory": ("import_servers",),
     ".queued": ("submit_boot", "submit_deploy", "submit_launch", "fleet_status", "list_fleets", "cancel_fleet",
                 "list_workers", "Submitted"),
     ".worker": ("Worker",),
@@ -134,6 +142,10 @@ __all__ = [
     # queued fleets and workers (api/queued.py, api/worker.py; docs/scaling.md)
     "FleetRecord", "Submitted", "UnitRecord", "WorkUnit", "Worker", "WorkerRecord", "cancel_fleet", "fleet_status",
     "list_fleets", "list_workers", "submit_boot", "submit_deploy", "submit_launch",
+    # deployments and servers as a team operates them (api/deploy.py, deployments.py, fleet.py, adhoc.py, shell.py,
+    # inventory.py; docs/deployments.md)
+    "Deployed", "DeploymentRecord", "ShellResult", "check_run", "fleet_run", "get_deployment", "import_servers",
+    "list_deployments", "run_script", "run_ssh", "ssh_invocation", "terminate_deployment",
 ]
 
 

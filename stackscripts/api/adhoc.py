@@ -21,11 +21,11 @@ from ..catalog.scripts import attachment_line, load_script, missing_attachments
 from ..errors import BadInput
 from ..executor import Cancel
 from ..inputs.materialize import masked
-from ..inputs.resolve import resolve
+from ..inputs.resolve import Layer, resolve
 from ..model import Phase, RunResult, Script
 from ..plan import ResolvedTemplate, build_plan
 from ..revisions.snapshot import TEMPLATE, ScriptFiles, Snapshot, Step, build
-from ..store.base import RevisionRecord
+from ..store.base import RevisionRecord, ServerRecord
 from ..templates import load_template
 from . import pinning
 from .inputs import Inputs, input_layers
@@ -33,7 +33,8 @@ from .inputs import Inputs, input_layers
 if TYPE_CHECKING:
     from .controller import Controller
 
-__all__ = ["ADHOC_PREFIX", "adhoc_snapshot", "is_script_file", "load_adhoc", "load_revision", "run_script"]
+__all__ = ["ADHOC_PREFIX", "adhoc_snapshot", "is_script_file", "load_adhoc", "load_revision", "run_script",
+           "script_layers"]
 
 ADHOC_PREFIX = "adhoc/"
 SCRIPT_ENDINGS = (".sh", ".bash")
@@ -88,6 +89,18 @@ def load_revision(controller: Controller, revision: str) -> ResolvedTemplate:
     return ResolvedTemplate(template, steps)
 
 
+def script_layers(record: ServerRecord, script: Script, inputs: Inputs = ()) -> list[Layer]:
+    """The script's input layers on this server: the server's recorded inputs it declares, then `inputs`; resolved
+    once against the user's file (BadInput naming it), before anything is kept."""
+    from .controller import Controller
+
+    declared = {spec.name for spec in script.inputs}
+    layers = [Controller.recorded_layer({k: v for k, v in record.inputs.items() if k in declared}, "server"),
+              *input_layers(inputs)]
+    resolve([script], layers)
+    return layers
+
+
 def run_script(controller: Controller, server: str, path: str | Path, inputs: Inputs = (), *,
                cancel: Cancel | None = None) -> RunResult:
     """Run a script file once on an operational server, as an Operational run of its own kept revision; RunFailed
@@ -96,10 +109,7 @@ def run_script(controller: Controller, server: str, path: str | Path, inputs: In
 
     record = Controller.operational(controller.store.get_server(server))
     script = load_adhoc(path)
-    declared = {spec.name for spec in script.inputs}
-    layers = [Controller.recorded_layer({k: v for k, v in record.inputs.items() if k in declared}, "server"),
-              *input_layers(inputs)]
-    resolve([script], layers)  # checked on the user's file first: a bad input leaves the store as it was
+    layers = script_layers(record, script, inputs)
     revision = keep_adhoc(controller, script, message=f"ad-hoc run on {server}")
     plan = build_plan(load_revision(controller, revision), Phase.OPERATIONAL, layers, server=server)
     view = masked(step_input for step in plan.steps for step_input in step.inputs)

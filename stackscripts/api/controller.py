@@ -126,7 +126,7 @@ class Controller:
     def run(self, server: str, script: str, inputs: Inputs = ()) -> RunResult:
         """Run one Operational script of the server's template on an operational server."""
         record = self.operational(self.store.get_server(server))
-        resolved = self._server_template(record)
+        resolved = self.server_template(record)
         layers = [self.recorded_layer(record.inputs, "server"), *input_layers(inputs)]
         plan = build_plan(resolved, Phase.OPERATIONAL, layers, server=server, only=script)
         return self.execute(record, plan, masked(step_input for s in plan.steps for step_input in s.inputs),
@@ -174,7 +174,7 @@ class Controller:
         """Every Decommission script, each recorded, within a time budget; failures do not stop the rest."""
         check_budget(budget)
         record = self.store.get_server(server)
-        resolved = self._server_template(record)
+        resolved = self.server_template(record)
         plan = build_plan(resolved, Phase.DECOMMISSION, [self.recorded_layer(record.inputs, "server")], server=server)
         return self.execute(record, plan, dict(record.inputs), keep_going=True, budget=budget,
                              revision=record.revision, template=record.template)
@@ -213,7 +213,7 @@ class Controller:
             return self._resume_point(self.store.get_run(run.resumed_from))
         return min((s.index for s in run.steps), default=0)
 
-    def _server_template(self, record: ServerRecord) -> ResolvedTemplate:
+    def server_template(self, record: ServerRecord) -> ResolvedTemplate:
         """The server's revision (servers booted before revisions: its template file as it is now)."""
         if record.revision:
             return pinning.load(self.store, record.revision)

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from ..errors import BadInput, RunFailed, StackscriptsError
-from ..model import Phase, RunResult
-from ..plan import build_plan
-from . import pinning
+from ..errors import BadInput, Conflict, RunFailed, StackscriptsError
+from ..model import Phase, RunResult, Script
+from ..plan import ResolvedTemplate, build_plan
+from . import adhoc, pinning
 from .inputs import Inputs, input_layers
 
 if TYPE_CHECKING:
@@ -117,3 +117,61 @@ def fleet_boot(controller: Controller, servers: Sequence[str], template: str | P
     """Validate once (bad input fails before any server is touched), then boot every server."""
     check_boot(controller, servers, template, inputs)
     return run_fleet(servers, lambda s: controller.boot(s, template, inputs), parallel=parallel, max_errors=max_errors)
+
+
+def _check_one(controller: Controller, server: str, script: str | Script, inputs: Inputs,
+               templates: dict[str, ResolvedTemplate]) -> None:
+    """What Controller.run (or adhoc.run_script, for a script file) checks before it connects: the server is
+    operational, the script is in its template revision, every input resolves (credentials and env: references
+    found, for a script of the template)."""
+    record = controller.operational(controller.store.get_server(server))
+    if isinstance(script, Script):  # a script file: its inputs from the server's recorded ones it declares
+        adhoc.script_layers(record, script, inputs)
+        return
+    key = record.revision or f"file:{record.template}"
+    if key not in templates:
+        templates[key] = controller.server_template(record)
+    layers = [controller.recorded_layer(record.inputs, "server"), *input_layers(inputs)]
+    plan = build_plan(templates[key], Phase.OPERATIONAL, layers, server=server, only=script)
+    controller.materialize(plan)
+
+
+def check_run(controller: Controller, servers: Sequence[str], script: str, inputs: Inputs = ()) -> None:
+    """BadInput (exit 2) unless every server can run the script: each one exists, is operational, its template
+    revision has the script (or the script is a file, `adhoc.is_script_file`, whose metadata is sound) and the
+    inputs resolve. Every server is checked; the problems make one message, each once with the servers it
+    concerns."""
+    if not servers:
+        raise BadInput("no server to run on", hint="Name the servers, or select them by deployment or group.")
+    if len(set(servers)) != len(servers):
+        raise BadInput("a server is named twice", hint="Name each server once.")
+    loaded = adhoc.load_adhoc(script) if adhoc.is_script_file(script) else script
+    problems: dict[str, list[str]] = {}
+    templates: dict[str, ResolvedTemplate] = {}
+    for server in servers:
+        try:
+            _check_one(controller, server, loaded, inputs, templates)
+        except (BadInput, Conflict) as exc:
+            problems.setdefault(str(exc), []).append(server)
+    if problems:
+        told = "; ".join(f"{', '.join(names)}: {text}" for text, names in problems.items())
+        if len(servers) == 1:
+            raise BadInput(told)
+        count = sum(map(len, problems.values()))
+        raise BadInput(f"{count} of {len(servers)} servers cannot run {script!r}, so none ran it: {told}",
+                       hint="Fix them, or leave them out of the selection.")
+
+
+def fleet_run(controller: Controller, servers: Sequence[str], script: str, inputs: Inputs = (),
+              parallel: int = 20, max_errors: str | int = "0") -> FleetResult:
+    """Run one Operational script on every server, each run recorded: by name or file stem (as `Controller.run`),
+    or a script file (a path, or a .sh name, that exists: as `adhoc.run_script`, its own kept revision).
+
+    Everything is checked first (`check_run`): a mistake is one BadInput before any server is touched."""
+    check_parallel(parallel)
+    error_budget(max_errors, len(servers))
+    check_run(controller, servers, script, inputs)
+    if adhoc.is_script_file(script):
+        return run_fleet(servers, lambda s: adhoc.run_script(controller, s, script, inputs), parallel=parallel,
+                         max_errors=max_errors)
+    return run_fleet(servers, lambda s: controller.run(s, script, inputs), parallel=parallel, max_errors=max_errors)

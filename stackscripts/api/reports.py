@@ -27,9 +27,6 @@ if TYPE_CHECKING:
 RunIds = str | Sequence[str]
 """One run id, or several (a comparison: columns in this order, with a delta from the first to the last)."""
 
-TITLE = "Boot time steps"
-
-
 def recorded(controller: Controller, run_ids: RunIds) -> tuple[list[RunRecord], dict[str, ServerRecord]]:
     """The runs, and the records of their servers still in the store (for the launch row)."""
     ids = [run_ids] if isinstance(run_ids, str) else list(run_ids)
@@ -46,24 +43,27 @@ def recorded(controller: Controller, run_ids: RunIds) -> tuple[list[RunRecord], 
 
 
 def compare(controller: Controller, run_ids: RunIds) -> Comparison:
-    """Steps matched by phase and name across the runs, with each run's total (one run: its own steps)."""
-    return _compare(*recorded(controller, run_ids))
+    """Steps matched by phase and name across the runs, with each run's total (one run: its own steps). A resumed
+    run is the whole run it finishes: the runs it continues, each step once, the time lost in failed attempts."""
+    runs, servers = recorded(controller, run_ids)
+    return _compare(runs, servers, history=lambda run_id: controller.store.get_run(run_id, output=False))
 
 
-def boot_table(controller: Controller, run_ids: RunIds, title: str = TITLE) -> str:
+def boot_table(controller: Controller, run_ids: RunIds, title: str | None = None) -> str:
     """The boot-time table in Markdown: each step's duration, TOTAL, and a delta column when comparing."""
     return markdown(compare(controller, run_ids), title)
 
 
-def markdown(comparison: Comparison, title: str = TITLE) -> str:
-    """A comparison as the Markdown table; failed steps marked ✗, runs that did not succeed listed below."""
+def markdown(comparison: Comparison, title: str | None = None) -> str:
+    """A comparison as the Markdown table; failed steps marked ✗, runs that did not succeed listed below. Titled
+    by what the runs are (None): "Boot time steps", "Operational run: SCRIPT on SERVER", "Decommission of ..."."""
     return render(comparison, title)
 
 
 def html(controller: Controller, run_ids: RunIds, title: str = "stackscripts run report") -> str:
     """A self-contained HTML page (no external asset): the table, a timeline, each step's output."""
     runs, servers = recorded(controller, run_ids)
-    return render_html(runs, servers, title)
+    return render_html(runs, servers, title, history=controller.get_run)
 
 
 def write_html(controller: Controller, run_ids: RunIds, path: str | Path,

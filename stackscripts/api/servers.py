@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import ipaddress
+import base64
+import binascii
+import hashlib
 import os
-import re
 from pathlib import Path
 from typing import Any
 
 from ..errors import BadInput, NotFound
+from ..hostnames import HOST_HINT, SERVER_NAME, USER_NAME, check_host, check_port, check_server_name, parse_host
 from ..inputs.creds import Credentials
 from ..inputs.materialize import EnvLookup, value_text
 from ..inputs.values import CRED_RE, parse_value
@@ -17,54 +19,44 @@ from ..store.liveness import Controller as Process
 from ..store.liveness import is_alive
 from ..transport.base import HostSpec
 
-SERVER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 ADDRESS_NAMES = ("PRIVATE_IP", "PUBLIC_IP", "HOST", "ADDRESS")
+__all__ = ["HOST_HINT", "SERVER_NAME", "USER_NAME", "address", "check_host", "check_key", "check_port", "env_lookup",
+           "host_fingerprint", "host_spec", "new_server", "parse_host", "select_servers", "server_groups"]
 
 
-USER_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}\$?$")  # POSIX portable user names; never a leading '-'
-HOST_LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
-HOST_HINT = ("Write [USER@]HOST with HOST a host name, an IPv4 or an IPv6 address: root@203.0.113.7, "
-             "admin@web1.example.com, root@[2001:db8::1].")
+def server_groups(record: ServerRecord) -> list[str]:
+    """The groups a server belongs to (`extra["groups"]`, set by `servers import`), sorted."""
+    groups = record.extra.get("groups") if record.extra else None
+    return sorted(str(g) for g in groups) if isinstance(groups, (list, tuple)) else []
 
 
-def check_host(text: str, given: str) -> str:
-    """A host name (RFC 1123), an IPv4 address or an IPv6 address (bare or in brackets), as given; else BadInput."""
-    inner = text[1:-1] if text.startswith("[") and text.endswith("]") else text
-    try:
-        ipaddress.ip_address(inner)
-        return inner
-    except ValueError:
-        pass
-    name = text.removesuffix(".")
-    labels = name.split(".")
-    if (text == inner and 0 < len(name) <= 253 and all(HOST_LABEL.match(label) for label in labels)
-            and not labels[-1].isdigit()):  # 999.1.1.1 is a bad IPv4 address, not a name
-        return text
-    raise BadInput(f"--host {given!r}: {text!r} is not a host name, an IPv4 address or an IPv6 address", hint=HOST_HINT)
+def select_servers(store: Store, *, deployment: str | None = None, group: str | None = None,
+                   team: str | None = None) -> list[ServerRecord]:
+    """The live servers (not terminated) of a deployment and/or a group (and/or a team), by name.
 
-
-def parse_host(text: str) -> tuple[str, str]:
-    """`[user@]host` (user defaults to root), each checked: a POSIX user name, a host name or an IP address; so
-    nothing else (`-oProxyCommand=...`, `host;cmd`) can reach an SSH client or a shell."""
-    user, sep, host = text.rpartition("@")
-    if not host:
-        raise BadInput(f"--host {text!r} has no host name", hint=HOST_HINT)
-    if sep and not USER_NAME.match(user):
-        raise BadInput(f"--host {text!r}: {user!r} is not a user name (up to 32 letters, digits, '_', '.' or '-', "
-                       "not starting with '-')", hint=HOST_HINT)
-    return (user if sep else "root"), check_host(host, text)
-
-
-def check_port(port: int) -> int:
-    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
-        raise BadInput(f"--port {port!r} is not a TCP port", hint="Use a number from 1 to 65535 (SSH: 22).")
-    return port
+    NotFound, naming the known deployments or groups, when a given deployment or group matches none."""
+    every = [s for s in store.list_servers(team) if s.state != "terminated"]
+    chosen = every
+    if deployment is not None:
+        chosen = [s for s in chosen if s.deployment == deployment]
+        if not chosen:
+            known = sorted({s.deployment for s in every if s.deployment})
+            raise NotFound(f"no live server in deployment {deployment!r}",
+                           hint=f"Known deployments: {', '.join(known)}." if known else "No server is in a deployment.")
+    if group is not None:
+        chosen = [s for s in chosen if group in server_groups(s)]
+        if not chosen:
+            known = sorted({g for s in every for g in server_groups(s)})
+            where = f" of deployment {deployment!r}" if deployment is not None else ""
+            raise NotFound(f"no live server{where} in group {group!r}",
+                           hint=f"Known groups: {', '.join(known)}." if known
+                           else "No server is in a group: 'stackscripts servers import FILE' records groups.")
+    return chosen
 
 
 def new_server(name: str, host: str, port: int = 22, key: str | None = None) -> ServerRecord:
-    if not SERVER_NAME.match(name):
-        raise BadInput(f"invalid server name {name!r}",
-                       hint="Use letters, digits, '-', '_' and '.', starting with a letter or digit.")
+    """A server record for an existing host, every part checked (BadInput naming the one that is wrong)."""
+    check_server_name(name)
     user, address = parse_host(host)
     check_port(port)
     return ServerRecord(name=name, host=address, port=port, user=user, key_path=check_key(key) if key else None)
@@ -82,6 +74,15 @@ def check_key(key: str) -> str:
     if not Path(path).is_file():
         raise BadInput("SSH key file not found", file=path, hint="Pass --key with a private key file, or cred:NAME.")
     return path
+
+
+def host_fingerprint(host_key: str) -> str:
+    """The SHA256 fingerprint of a recorded host key (`type base64`), as `ssh-keygen -lf` shows it: `SHA256:...`."""
+    try:
+        blob = base64.b64decode(host_key.split()[1], validate=True)
+    except (IndexError, ValueError, binascii.Error):
+        raise BadInput(f"{host_key[:40]!r} is not a host key (expected 'type base64')") from None
+    return "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
 
 
 def address(record: ServerRecord) -> str:

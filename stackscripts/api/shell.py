@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import os
 import re
 import shutil
@@ -34,12 +33,12 @@ from ..errors import BadInput, ConnectionFailed, HostKeyMismatch
 from ..store.base import ServerRecord
 from ..transport.keys import is_reference, private_key_text
 from ..transport.ssh_connect import connect_failure
-from .servers import address, host_spec
+from .servers import address, host_fingerprint, host_spec
 
 if TYPE_CHECKING:
     from .controller import Controller
 
-__all__ = ["Invocation", "ShellResult", "host_fingerprint", "run_ssh", "ssh_invocation"]
+__all__ = ["Invocation", "ShellResult", "run_ssh", "ssh_invocation"]
 
 CONNECT_TIMEOUT = 15.0
 _KEY_LINE = re.compile(r"^([a-z0-9][a-z0-9@.+-]{2,63}) ([A-Za-z0-9+/]+={0,2})$")
@@ -68,12 +67,6 @@ class ShellResult:
     stdout: bytes | None = None
     stderr: bytes | None = None
     recorded_host_key: str | None = None
-
-
-def host_fingerprint(line: str) -> str:
-    """OpenSSH's SHA256 fingerprint of a `type base64` public key line."""
-    blob = base64.b64decode(line.split()[1])
-    return "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
 
 
 def _checked_key(record: ServerRecord) -> str | None:

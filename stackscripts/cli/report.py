@@ -1,4 +1,10 @@
-"""`stackscripts report RUN [RUN...] [--html FILE]`: the boot-time table, side by side, or an HTML page."""
+"""`stackscripts report RUN [RUN...] [--html FILE]`: the boot-time table, side by side, or an HTML page.
+
+A resumed run is shown as the whole run it finishes: the steps of the runs it continues each once, the time lost
+in the failed attempts as a row of its own, and a note naming those runs (reports/resumed.py). The id of an
+earlier failed run shows that run as it was. The table is titled by what it shows: "Boot time steps",
+"Operational run: SCRIPT on SERVER", "Decommission of SERVER".
+"""
 
 from __future__ import annotations
 

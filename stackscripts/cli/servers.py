@@ -1,4 +1,4 @@
-"""`stackscripts servers ...`: add, list, show, upgrade, remove, forget-key."""
+"""`stackscripts servers ...`: add, import, list, show, upgrade, remove, forget-key."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import click
 
 from .common import controller, db_option
 from .output import console, emit, json_option, table
+from .servers_import import import_
 
 if TYPE_CHECKING:
     from ..api.launcher import Discrepancy
@@ -16,7 +17,11 @@ if TYPE_CHECKING:
 
 @click.group("servers")
 def command() -> None:
-    """Servers in the audit store: add existing hosts, list, show, upgrade to a revision, forget a host key."""
+    """Servers in the audit store: add or import existing hosts, list, show, upgrade to a revision, forget a host
+    key."""
+
+
+command.add_command(import_)
 
 
 @command.command("add")
@@ -26,40 +31,74 @@ def command() -> None:
 @click.option("--key", metavar="FILE|cred:NAME",
               help="Private key to log in with: a file, or cred:NAME fetched from the credential backends at each "
                    "connection (default: your SSH agent/keys).")
+@click.option("--scan", is_flag=True,
+              help="Fetch the host key now (the key exchange only, no login, as ssh-keyscan does), record it and "
+                   "print its fingerprint; else it is recorded at the first connection.")
 @db_option
 @json_option
 @click.pass_context
-def add(ctx: click.Context, name: str, host: str, port: int, key: str | None, db: str | None, as_json: bool) -> None:
+def add(ctx: click.Context, name: str, host: str, port: int, key: str | None, scan: bool, db: str | None,
+        as_json: bool) -> None:
     """Record an existing server (no cloud needed). A cred:NAME key is kept as that reference, never as the key."""
-    from ..api.servers import address
+    from ..api.servers import address, host_fingerprint
+    from ..errors import ConnectionFailed
+    from .output import jsonable
 
+    error: ConnectionFailed | None = None
     with controller(db, printer=False) as c:
         record = c.add_server(name, host, port, key)
-    emit(ctx, record, lambda: click.echo(f"added {name} ({address(record)})"), as_json=as_json)
+        if scan:
+            from ..api.inventory import scan_server
+
+            try:
+                record = scan_server(c, name)
+            except ConnectionFailed as exc:
+                error = exc
+    fingerprint = host_fingerprint(record.host_key) if record.host_key else None
+
+    def human() -> None:
+        click.echo(f"added {name} ({address(record)})")
+        if fingerprint:
+            click.echo(f"host key {record.host_key.split()[0] if record.host_key else ''} {fingerprint}")
+        if error is not None:
+            click.echo(f"stackscripts: {error} It is recorded without a host key.", err=True)
+
+    data = {**jsonable(record), "fingerprint": fingerprint} if scan else record
+    emit(ctx, data, human, as_json=as_json, ok=error is None, exit_code=1,
+         message=f"{error} It is recorded without a host key." if error else "")
 
 
 @command.command("list")
 @click.option("--reconcile", is_flag=True, help="Ask each cloud for its instances; flag orphans and vanished servers.")
 @click.option("--team", help="Only this team's servers (default: every server you may see).")
+@click.option("--deployment", metavar="D", help="Only the live (not terminated) servers of this deployment.")
+@click.option("--group", metavar="G", help="Only the live servers of this group (groups come from 'servers import').")
 @db_option
 @json_option
 @click.pass_context
-def list_(ctx: click.Context, reconcile: bool, team: str | None, db: str | None, as_json: bool) -> None:
-    """Every server with its state, template, cloud and team."""
+def list_(ctx: click.Context, reconcile: bool, team: str | None, deployment: str | None, group: str | None,
+          db: str | None, as_json: bool) -> None:
+    """Every server with its state, template, cloud, groups and team."""
+    from ..api.servers import select_servers, server_groups
+
     findings: list[Discrepancy] = []
     with controller(db, printer=False) as c:
         if reconcile:
             from ..api.launcher import Launcher
 
             findings = Launcher(c).reconcile()
-        servers = c.store.list_servers(team)
+        if deployment is None and group is None:
+            servers = c.store.list_servers(team)
+        else:
+            servers = select_servers(c.store, deployment=deployment, group=group, team=team)
 
     def human() -> None:
         from ..api.servers import address
 
-        t = table("Server", "Address", "State", "Template", "Cloud", "Team")
+        t = table("Server", "Address", "State", "Template", "Cloud", "Groups", "Team")
         for s in servers:
-            t.add_row(s.name, address(s) if s.host else "-", s.state, s.template or "-", s.cloud or "-", s.team)
+            t.add_row(s.name, address(s) if s.host else "-", s.state, s.template or "-", s.cloud or "-",
+                      " ".join(server_groups(s)) or "-", s.team)
         console().print(t)
         for f in findings:
             console().print(f"[yellow]{f['kind']}[/] {f.get('cloud')}: {f.get('server', '')} {f.get('node_id', '')[:12]} "

@@ -22,7 +22,8 @@ def command(ctx: click.Context, server: str, remote: tuple[str, ...], tty: bool,
     Exits with the remote command's exit code (255: ssh's own error). A changed host key is refused (exit 2);
     with none recorded, the key the server presents is trusted and recorded. With --json, COMMAND is required:
     its output and exit code are the envelope's data."""
-    from ..api.shell import host_fingerprint, run_ssh
+    from ..api.servers import host_fingerprint
+    from ..api.shell import run_ssh
     from ..errors import BadInput
 
     if as_json and not remote:

@@ -7,14 +7,16 @@ import time
 from collections.abc import Mapping, Sequence
 
 from ..store.base import RunRecord, ServerRecord
+from .resumed import History
 from .table import (
     LAUNCH_ROW,
+    Comparison,
     compare,
     fmt,
     grid,
     launch_seconds,
+    notes,
     step_failed,
-    unfinished,
 )
 
 CSS = """
@@ -90,7 +92,7 @@ def _gantt(runs: Sequence[RunRecord], servers: Mapping[str, ServerRecord]) -> st
     return f'<div class="gantt">{"".join(lanes)}</div><p>{scale}</p>'
 
 
-def _steps(run: RunRecord) -> str:
+def _steps(run: RunRecord, resumed_by: str | None = None) -> str:
     rows = []
     for step in sorted(run.steps, key=lambda s: s.index):
         duration = fmt(step.ended - step.started) if step.started and step.ended else "n/a"
@@ -103,7 +105,8 @@ def _steps(run: RunRecord) -> str:
             f'<tr><td></td><td colspan=4><details><summary>output ({len(output)} chars)</summary>'
             f"<pre>{_esc(output)}</pre></details></td></tr>")
     inputs = "".join(f"<tr><td>{_esc(k)}</td><td>{_esc(v)}</td></tr>" for k, v in run.inputs.items())
-    return (f"<h2>{_esc(run.server)} — {_esc(run.phase)} run {_esc(run.id)} ({_esc(run.state.value)})</h2>"
+    resumed = f" (resumed by {_esc(resumed_by)})" if resumed_by else ""
+    return (f"<h2>{_esc(run.server)} — {_esc(run.phase)} run {_esc(run.id)} ({_esc(run.state.value)}){resumed}</h2>"
             f"<p>{'by ' + _esc(run.who) + ' ' if run.who else ''}"
             f"at {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(run.started))}</p>"
             "<table><tr><th>#</th><th>Step</th><th>Duration</th><th>Exit</th><th>Status</th></tr>"
@@ -111,21 +114,25 @@ def _steps(run: RunRecord) -> str:
             + (f"<details><summary>inputs</summary><table>{inputs}</table></details>" if inputs else ""))
 
 
-def _table(runs: Sequence[RunRecord], servers: Mapping[str, ServerRecord]) -> str:
-    comparison = compare(runs, servers)
+def _table(comparison: Comparison) -> str:
     out = ["<table>"]
     for n, cells in enumerate(grid(comparison)):
         tag = "th" if n == 0 else "td"
         out.append("<tr>" + "".join(f"<{tag}{' class=num' if i and n else ''}>{_esc(c)}</{tag}>"
                                     for i, c in enumerate(cells)) + "</tr>")
-    notes = "".join(f"<p class=bad>{_esc(line)}</p>" for line in unfinished(comparison))
-    return "".join(out) + "</table>" + notes
+    below = "".join(f"<p class=bad>{_esc(line)}</p>" for line in notes(comparison))
+    return "".join(out) + "</table>" + below
 
 
 def render_html(runs: Sequence[RunRecord], servers: Mapping[str, ServerRecord] | None = None,
-                title: str = "stackscripts run report") -> str:
-    """One file, no external assets (no URL at all): opens offline."""
+                title: str = "stackscripts run report", history: History | None = None) -> str:
+    """One file, no external assets (no URL at all): opens offline. With `history`, a resumed run's table is the
+    whole run it finishes (reports/resumed.py) and the runs it continues have their steps and output shown too."""
     servers = servers or {}
-    body = _table(runs, servers) + "<h2>Timeline</h2>" + _gantt(runs, servers) + "".join(_steps(r) for r in runs)
+    comparison = compare(runs, servers, history)
+    given = {r.id for r in runs}
+    earlier = {e.id: _steps(e, w.run.id) for w in comparison.wholes for e in w.earlier if e.id not in given}
+    body = (_table(comparison) + "<h2>Timeline</h2>" + _gantt(runs, servers) + "".join(_steps(r) for r in runs)
+            + "".join(earlier.values()))
     return (f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{_esc(title)}</title>"
             f"<style>{CSS}</style></head><body><h1>{_esc(title)}</h1>{body}</body></html>\n")

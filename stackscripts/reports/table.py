@@ -1,4 +1,8 @@
-"""The seed's boot-time table: each step, its duration, TOTAL; several runs side by side with a delta."""
+"""The seed's boot-time table: each step, its duration, TOTAL; several runs side by side with a delta.
+
+A resumed run, given the history of runs (`compare(..., history=controller.get_run)`), is shown as the whole run it
+finishes (reports/resumed.py): the steps of the runs it continues, each once, and a row of the time they lost.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,8 @@ from typing import Any
 
 from ..model import Phase, RunState
 from ..store.base import RunRecord, ServerRecord, StepRecord
+from . import resumed
+from .resumed import LOST_ROW, History, Whole
 
 LAUNCH_ROW = "Launch and boot (instance to SSH)"
 
@@ -62,11 +68,13 @@ class Row:
 
 @dataclass(frozen=True)
 class Comparison:
-    """Runs side by side: their steps matched by phase and name, and each run's total."""
+    """Runs side by side: their steps matched by phase and name, and each run's total (a resumed run: the whole
+    run it finishes, with the runs it continues in `wholes`)."""
 
     runs: tuple[RunRecord, ...]
     rows: tuple[Row, ...]
     totals: tuple[float, ...]
+    wholes: tuple[Whole, ...] = ()
 
 
 def _merge(keys: list[tuple[str, str]], run_keys: Sequence[tuple[str, str]]) -> None:
@@ -111,16 +119,24 @@ def _seconds(steps: Sequence[StepRecord]) -> float | None:
     return sum(timed) if timed else None
 
 
-def compare(runs: Sequence[RunRecord], servers: Mapping[str, ServerRecord] | None = None) -> Comparison:
-    """Steps matched by phase and stage (or name) across runs, in their runs' order; n/a where a run lacks one."""
+def compare(runs: Sequence[RunRecord], servers: Mapping[str, ServerRecord] | None = None,
+            history: History | None = None) -> Comparison:
+    """Steps matched by phase and stage (or name) across runs, in their runs' order; n/a where a run lacks one.
+
+    With `history` (reads a run by id), a run that resumes others is the whole run it finishes: every step once
+    (its last attempt), the launch row of the run it began with, and a "Lost in failed runs" row holding the step
+    time of the attempts the resumes ran again, so that TOTAL is all the step time the boot cost. Without it, or
+    for an earlier failed run itself, a run is shown as it was."""
     servers = servers or {}
+    wholes = tuple(resumed.whole(run, history) for run in runs)
+    runs = [w.run for w in wholes]
     phases = {r.phase for r in runs} | {s.phase for r in runs for s in r.steps if s.phase}
     keys: list[tuple[str, str]] = []
     cells = [_keyed(run) for run in runs]
     for by_key in cells:
         _merge(keys, list(by_key))
     rows = []
-    launches = tuple(launch_seconds(r, servers.get(r.server)) for r in runs)
+    launches = tuple(launch_seconds(w.origin, servers.get(w.run.server)) for w in wholes)
     if any(v is not None for v in launches):
         rows.append(Row(LAUNCH_ROW, launches, tuple(False for _ in runs)))
     for key in keys:
@@ -128,13 +144,31 @@ def compare(runs: Sequence[RunRecord], servers: Mapping[str, ServerRecord] | Non
         groups = [c.get(key, []) for c in cells]
         rows.append(Row(label, tuple(_seconds(steps) for steps in groups),
                         tuple(any(map(step_failed, steps)) for steps in groups)))
+    if any(w.earlier for w in wholes):
+        rows.append(Row(LOST_ROW, tuple(w.lost_seconds for w in wholes), tuple(w.lost_seconds > 0 for w in wholes)))
     totals = tuple(sum(row.values[i] or 0.0 for row in rows) for i in range(len(runs)))
-    return Comparison(tuple(runs), tuple(rows), totals)
+    return Comparison(tuple(runs), tuple(rows), totals, wholes)
 
 
-def grid(comparison: Comparison, title: str = "Boot time steps") -> list[list[str]]:
-    """The table as text cells: a header, one row per step, TOTAL; a delta column when runs are compared."""
+def title_of(runs: Sequence[RunRecord]) -> str:
+    """What the table shows: "Boot time steps", "Operational run: SCRIPT on SERVER", "Decommission of SERVER"..."""
+    phases = {r.phase for r in runs}
+    servers = sorted({r.server for r in runs})
+    scripts = list(dict.fromkeys(s.name for r in runs for s in sorted(r.steps, key=lambda s: s.index)))
+    if phases == {Phase.OPERATIONAL.value}:
+        if len(runs) == 1:
+            return f"Operational run: {', '.join(scripts) or '(no script started)'} on {servers[0]}"
+        return f"Operational runs: {', '.join(scripts)}" if scripts else "Operational runs"
+    if phases == {Phase.DECOMMISSION.value}:
+        return f"Decommission of {servers[0]}" if len(servers) == 1 else "Decommission"
+    return "Boot time steps" if phases <= {Phase.BOOT.value} else "Run steps"
+
+
+def grid(comparison: Comparison, title: str | None = None) -> list[list[str]]:
+    """The table as text cells: a header, one row per step, TOTAL; a delta column when runs are compared.
+    The title (the first header cell) is `title_of` the runs unless given."""
     runs = comparison.runs
+    title = title_of(runs) if title is None else title
     delta = len(runs) > 1
     header = [title, *(f"{r.server} {r.id}" for r in runs)] + (["delta"] if delta else [])
 
@@ -156,26 +190,37 @@ def unfinished(comparison: Comparison) -> list[str]:
     return [f"{r.server} {r.id}: {r.state.value}" for r in comparison.runs if r.state is not RunState.SUCCEEDED]
 
 
+def notes(comparison: Comparison) -> list[str]:
+    """The lines under the table: runs that did not succeed, then each resumed run's earlier runs and lost time."""
+    told = [resumed.note(w, fmt) for w in comparison.wholes]
+    return unfinished(comparison) + [line for line in told if line]
+
+
 def _md(cell: str) -> str:
     return cell.replace("|", "\\|").replace("\n", " ")
 
 
-def render(comparison: Comparison, title: str = "Boot time steps") -> str:
-    """A Markdown table like the seed's; failed steps marked ✗, a delta column when runs are compared."""
+def render(comparison: Comparison, title: str | None = None) -> str:
+    """A Markdown table like the seed's; failed steps marked ✗, a delta column when runs are compared; the notes
+    below it."""
     rows = grid(comparison, title)
     lines = ["| " + " | ".join(_md(c) for c in rows[0]) + " |", "|" + "---|" * len(rows[0])]
     lines += ["| " + " | ".join(_md(c) for c in row) + " |" for row in rows[1:]]
-    return "\n".join(lines + unfinished(comparison)) + "\n"
+    return "\n".join(lines + notes(comparison)) + "\n"
 
 
-def boot_table(runs: Sequence[RunRecord], servers: Mapping[str, ServerRecord] | None = None) -> str:
-    return render(compare(runs, servers))
+def boot_table(runs: Sequence[RunRecord], servers: Mapping[str, ServerRecord] | None = None,
+               history: History | None = None) -> str:
+    return render(compare(runs, servers, history))
 
 
 def as_data(comparison: Comparison) -> dict[str, Any]:
-    """The comparison as plain JSON data: runs, rows (seconds, None for n/a) and totals."""
+    """The comparison as plain JSON data: title, runs, rows (seconds, None for n/a), totals, and the runs each
+    resumed run continues (`resumed`: earlier run ids oldest first, the time each lost)."""
     return {
+        "title": title_of(comparison.runs),
         "runs": [{"id": r.id, "server": r.server, "phase": r.phase, "state": r.state.value} for r in comparison.runs],
         "rows": [{"step": row.label, "seconds": list(row.values), "failed": list(row.failed)} for row in comparison.rows],
         "totals": list(comparison.totals),
+        "resumed": [resumed.as_data(w) for w in comparison.wholes if w.earlier],
     }

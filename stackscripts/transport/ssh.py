@@ -276,3 +276,31 @@ def _recorded_host_key(host: HostSpec) -> paramiko.PKey | None:
 
 def _known_hosts_name(host: HostSpec) -> str:
     return host.host if host.port == 22 else f"[{host.host}]:{host.port}"
+
+
+def scan_host_key(host: str, port: int = 22, timeout: float = 10.0, *, server: str | None = None) -> str:
+    """The host's public key as `type base64`, fetched as ssh-keyscan does: the key exchange only, no login.
+
+    ConnectionFailed (naming `server`) for a host that cannot be reached or speaks no SSH within `timeout`."""
+    spec = HostSpec(name=server or "", host=host, port=port, connect_timeout=timeout)
+    try:
+        sock = socket.create_connection((host, port), timeout=timeout)
+    except OSError as exc:
+        raise connect_failure(spec, exc) from None
+    transport = paramiko.Transport(sock)
+    try:
+        transport.banner_timeout = transport.handshake_timeout = timeout
+        transport.start_client(timeout=timeout)  # returns after `timeout` even without a key: checked below
+        key = transport.get_remote_server_key() if transport.is_active() else None
+    except paramiko.SSHException as exc:
+        if str(exc) != "No existing session":  # no key yet: the timeout passed
+            raise connect_failure(spec, exc) from None
+        key = None
+    except (EOFError, OSError) as exc:
+        raise connect_failure(spec, exc) from None
+    finally:
+        transport.close()
+        sock.close()
+    if key is None:
+        raise connect_failure(spec, TimeoutError())
+    return f"{key.get_name()} {key.get_base64()}"

@@ -73,7 +73,7 @@ EXPECTED = [
     "stackscripts.model.RunResult | None",
     "Literal['orphan'] | Literal['vanished'] | Literal['unreachable']",
     "Literal['succeeded'] | Literal['failed'] | Literal['error'] | Literal['skipped']",
-    "stackscripts.api.fleet.FleetResult",
+    "stackscripts.api.deploy.Deployed",
     "stackscripts.model.InputValue | None",
     "list[stackscripts.model.ResolvedInput]",
     "stackscripts.plan.ResolvedTemplate",

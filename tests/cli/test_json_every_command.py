@@ -114,6 +114,7 @@ def test_every_command_answers_with_one_envelope(world: World) -> None:
     booted = world.json("boot", "web1", "-t", template)["data"]
     world.json("run", "web1", "Op Step")
     world.json("fleet", "boot", "web2", "-t", template)
+    assert world.json("fleet", "run", "Op Step", "web1", "web2")["data"]["ok"] is True
     (folder / "fail-boot").touch()
     failed = world.json("boot", "web3", "-t", template, code=1)["data"]
     (folder / "fail-boot").unlink()
@@ -128,6 +129,9 @@ def test_every_command_answers_with_one_envelope(world: World) -> None:
     world.json("report", booted["run_id"])
     cli_revisions(world)
     world.json("decommission", "web2")
+    s = world.servers[0]
+    (folder / "more.csv").write_text(f"name,host,port,user,key\nweb4,{s.host},{s.port},{s.user},{s.key_path}\n")
+    assert world.json("servers", "import", str(folder / "more.csv"), "--scan")["data"]["added"] == 1
     world.json("servers", "forget-key", "web1")
     world.json("terminate", "web1")
     world.json("servers", "remove", "web3")
