@@ -152,12 +152,14 @@ def _compare(c: Controller, want: Desired, server: DeploymentServer, live: Mappi
     if record.deployment != want.deployment.name:
         where = f"deployment {record.deployment!r}" if record.deployment else "no deployment (added or launched alone)"
         return Change(name, "conflict", f"a server of that name exists in {where}")
-    if replace:
-        return Change(name, "replace", f"{record.state}: decommissioned, destroyed and launched again")
     nodes = live.get(record.cloud or "")
-    if record.node_id and nodes is not None and record.node_id not in nodes:
-        return Change(name, "vanished", f"its instance {record.node_id[:12]} is gone from cloud {record.cloud!r} "
-                      f"(deleted outside stackscripts): --replace {name} launches a new one")
+    gone = f"its instance {record.node_id[:12]} is gone from cloud {record.cloud!r}" if \
+        record.node_id and nodes is not None and record.node_id not in nodes else None
+    if replace:
+        return Change(name, "replace", f"{gone}: launched again" if gone else
+                      f"{record.state}: decommissioned, destroyed and launched again")
+    if gone:
+        return Change(name, "vanished", f"{gone} (deleted outside stackscripts): --replace {name} launches a new one")
     if record.state == ServerState.STRANDED.value:
         failed = _failed_boot(c, name)
         if failed is not None:

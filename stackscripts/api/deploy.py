@@ -48,7 +48,8 @@ def deploy(launcher: Launcher, path: str | Path, inputs: Inputs = (), cloud: str
     if steps.blocked:
         lines = "; ".join(f"{c.server}: {c.detail}" for c in steps.blocked)
         raise BadInput(f"deployment {steps.deployment!r} cannot converge without a decision: {lines}",
-                       file=steps.path, hint="Nothing was changed. 'stackscripts deploy D --plan' shows the whole plan.")
+                       file=steps.path, hint=f"Nothing was changed. 'stackscripts deploy {steps.path} --plan' shows the "
+                                             "whole plan.")
     by_name = {s.name: s for s in want.deployment.servers}
     outcomes: list[ServerOutcome] = []
     waves = sorted({c.wave for c in steps.pending})

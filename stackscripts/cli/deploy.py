@@ -67,10 +67,14 @@ def command(ctx: click.Context, deployment: str, cloud: str | None, parallel: in
             p.add_row(x.server, str(x.wave + 1) if x.wave >= 0 else "-", x.action, x.detail)
         console().print(p)
         if not done.applied or not done.changed:
-            verb = "would change" if not done.applied else "changed"
             up = sum(1 for x in changes if x.action in ("unchanged", "drift"))
-            console().print(f"{len(done.plan.pending)} server(s) {verb}" if done.plan.pending else
-                            f"nothing to do: {up} server(s) operational ({done.plan.count('drift')} drifted)")
+            if done.plan.blocked:
+                console().print(f"{len(done.plan.blocked)} server(s) need a decision first: deploy changes nothing "
+                                "until then")
+            elif done.plan.pending:
+                console().print(f"{len(done.plan.pending)} server(s) would change")
+            else:
+                console().print(f"nothing to do: {up} server(s) operational ({done.plan.count('drift')} drifted)")
             return
         t = table("Server", "Status", "Run", "Duration", "Detail", title="Deployment")
         for o in result.outcomes:

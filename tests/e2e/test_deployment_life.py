@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.cli import run_cli
 from tests.support.rightscripts import write_rightscript
 
 from .conftest import Cli, docker_names
@@ -83,6 +84,16 @@ def test_a_deployment_from_apply_to_terminate(cli: Cli, tmp_path: Path) -> None:
         assert step["inputs"]["DB_HOST"] == f"env:{db}:PRIVATE_IP -> {private_ip}"
         assert step["inputs"]["DB"] == f"env:{db}:DB_NAME -> app"
         nodes = {db: node(cli, db), web: node(cli, web)}
+
+        # a shell on an instance with its recorded key and host key; a script file across the deployment
+        shell = run_cli("ssh", web, "--db", str(cli.db), "--", "hostname", env=cli.env)
+        hostname = subprocess.run(["docker", "inspect", "-f", "{{.Config.Hostname}}", web], capture_output=True,
+                                  text=True, check=True).stdout.strip()
+        assert shell.returncode == 0 and shell.stdout.strip() == hostname, shell.stderr
+        probe = tmp_path / "probe.sh"
+        probe.write_text("echo probed on $(hostname)\n")
+        _, ran = cli.json("fleet", "run", str(probe), "--deployment", prefix)
+        assert {o["server"]: o["status"] for o in ran["data"]["servers"]} == {db: "succeeded", web: "succeeded"}
 
         # applied again: nothing changes, and it says so
         _, again = cli.json("deploy", str(path))
