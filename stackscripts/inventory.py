@@ -19,6 +19,7 @@ from . import files, yamlsrc
 from .errors import BadInput
 from .hostnames import NAME_HINT, SERVER_NAME, check_host, check_port, check_server_name, check_user, is_host_name
 from .inputs.values import CRED_RE
+from .inventory_ansible import Field, parse_ini, parse_yaml
 
 SERVER_KEYS = ("Name", "Host", "Port", "Key", "Groups")
 CSV_COLUMNS = ("name", "host", "port", "user", "key", "groups")
@@ -40,14 +41,6 @@ class InventoryEntry:
     line: int
 
 
-@dataclass(frozen=True)
-class Field:
-    """A value as written and its line."""
-
-    value: Any
-    line: int
-
-
 def load_inventory(path: Path | str) -> tuple[InventoryEntry, ...]:
     """The servers of an inventory file, in the file's order; BadInput (file:line) for anything wrong."""
     file = str(path)
@@ -61,7 +54,6 @@ def load_inventory(path: Path | str) -> tuple[InventoryEntry, ...]:
     elif suffix in (".yaml", ".yml"):
         entries = _yaml(text, file, folder)
     else:
-        from .inventory_ansible import parse_ini
 
         entries = [build(file, folder, h.name, h.line, h.fields, h.groups) for h in parse_ini(text, file)]
     if not entries:
@@ -154,7 +146,6 @@ def _yaml(text: str, file: str, folder: str) -> list[InventoryEntry]:
         raise BadInput("an inventory must be a YAML mapping", file=file, line=yamlsrc.line_of(data) or 1,
                        hint="Start with 'Servers:' (a list of Name, Host, Port, Key, Groups), or 'all:' (Ansible).")
     if "Servers" not in data:
-        from .inventory_ansible import parse_yaml
 
         return [build(file, folder, h.name, h.line, h.fields, h.groups) for h in parse_yaml(data, file)]
     for key in data:

@@ -17,7 +17,6 @@ from typing import Any
 from . import yamlsrc
 from .errors import BadInput
 from .hostnames import NAME_HINT, SERVER_NAME
-from .inventory import Field
 
 KEYS = {"ansible_host": "host", "ansible_ssh_host": "host", "ansible_port": "port", "ansible_ssh_port": "port",
         "ansible_user": "user", "ansible_ssh_user": "user", "ansible_ssh_private_key_file": "key",
@@ -29,6 +28,14 @@ KEYS_HINT = ("stackscripts reads ansible_host, ansible_port, ansible_user and an
 RANGE = re.compile(r"\[([0-9]+|[A-Za-z]):([0-9]+|[A-Za-z])(?::([0-9]+))?\]")
 MAX_RANGE = 10_000
 SECTION = re.compile(r"^\[([^\]]*)\]$")
+
+
+@dataclass(frozen=True)
+class Field:
+    """A value as written and its line."""
+
+    value: Any
+    line: int
 
 
 @dataclass(frozen=True)

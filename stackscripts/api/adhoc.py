@@ -28,7 +28,7 @@ from ..revisions.snapshot import TEMPLATE, ScriptFiles, Snapshot, Step, build
 from ..store.base import RevisionRecord, ServerRecord
 from ..templates import load_template
 from . import pinning
-from .inputs import Inputs, input_layers
+from .inputs import Inputs, input_layers, recorded_layer
 
 if TYPE_CHECKING:
     from .controller import Controller
@@ -92,10 +92,8 @@ def load_revision(controller: Controller, revision: str) -> ResolvedTemplate:
 def script_layers(record: ServerRecord, script: Script, inputs: Inputs = ()) -> list[Layer]:
     """The script's input layers on this server: the server's recorded inputs it declares, then `inputs`; resolved
     once against the user's file (BadInput naming it), before anything is kept."""
-    from .controller import Controller
-
     declared = {spec.name for spec in script.inputs}
-    layers = [Controller.recorded_layer({k: v for k, v in record.inputs.items() if k in declared}, "server"),
+    layers = [recorded_layer({k: v for k, v in record.inputs.items() if k in declared}, "server"),
               *input_layers(inputs)]
     resolve([script], layers)
     return layers

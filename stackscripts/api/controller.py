@@ -24,7 +24,8 @@ from ..store.base import RunRecord, ServerRecord, Store
 from ..templates import load_template
 from ..transport.base import HostSpec, Session, Transport, transports
 from . import pinning
-from .inputs import Inputs, input_layers
+from .inputs import Inputs, input_layers, recorded_layer
+from .resume_point import resume_point
 from .retemplate import check_retemplate
 from .servers import env_lookup, host_spec, new_server
 
@@ -127,7 +128,7 @@ class Controller:
         """Run one Operational script of the server's template on an operational server."""
         record = self.operational(self.store.get_server(server))
         resolved = self.server_template(record)
-        layers = [self.recorded_layer(record.inputs, "server"), *input_layers(inputs)]
+        layers = [recorded_layer(record.inputs, "server"), *input_layers(inputs)]
         plan = build_plan(resolved, Phase.OPERATIONAL, layers, server=server, only=script)
         return self.execute(record, plan, masked(step_input for s in plan.steps for step_input in s.inputs),
                              revision=record.revision, template=record.template)
@@ -149,16 +150,16 @@ class Controller:
         else:
             resolved = resolve_template(load_template(str(run.template)), self.catalog)
         phase = Phase(run.phase)
-        layers = [self.recorded_layer(run.inputs, f"run {run.id}"), *input_layers(inputs)]
+        layers = [recorded_layer(run.inputs, f"run {run.id}"), *input_layers(inputs)]
         only = None
         if phase is Phase.OPERATIONAL:  # an operational run ran one script: resume that one, not the phase
             if not run.steps:
                 raise Conflict(f"run {run.id} started no script", hint="Run the script again with 'stackscripts run'.")
             self.operational(record)
             only = run.steps[0].name
-            layers.insert(0, self.recorded_layer(record.inputs, "server"))  # it recorded its script's inputs only
+            layers.insert(0, recorded_layer(record.inputs, "server"))  # it recorded its script's inputs only
         plan = build_plan(resolved, phase, layers, server=run.server, only=only)
-        start = self._resume_point(run)
+        start = resume_point(self.store, run)
         # record what the steps get: the recorded inputs with any -i override applied on top
         if phase is Phase.OPERATIONAL:
             view = masked(step_input for s in plan.steps for step_input in s.inputs)
@@ -175,7 +176,7 @@ class Controller:
         check_budget(budget)
         record = self.store.get_server(server)
         resolved = self.server_template(record)
-        plan = build_plan(resolved, Phase.DECOMMISSION, [self.recorded_layer(record.inputs, "server")], server=server)
+        plan = build_plan(resolved, Phase.DECOMMISSION, [recorded_layer(record.inputs, "server")], server=server)
         return self.execute(record, plan, dict(record.inputs), keep_going=True, budget=budget,
                              revision=record.revision, template=record.template)
 
@@ -198,21 +199,6 @@ class Controller:
                            hint="Operational scripts run only on operational servers; boot or resume it first.")
         return record
 
-    def _resume_point(self, run: RunRecord) -> int:
-        """The failed step, or after the last finished one when the controller died between steps."""
-        if run.phase == Phase.DECOMMISSION.value:  # it went on past failures: the first one is where to start
-            failed = min((s.index for s in run.steps if s.exit_code != 0 or s.error), default=None)
-        else:
-            failed = self.store.last_failed_step(run.id)
-        if failed is not None:
-            return failed
-        done = [s.index for s in run.steps if s.exit_code == 0 and not s.error]
-        if done:
-            return max(done) + 1
-        if not run.steps and run.resumed_from:  # it ended before its first step: where its origin stopped
-            return self._resume_point(self.store.get_run(run.resumed_from))
-        return min((s.index for s in run.steps), default=0)
-
     def server_template(self, record: ServerRecord) -> ResolvedTemplate:
         """The server's revision (servers booted before revisions: its template file as it is now)."""
         if record.revision:
@@ -221,16 +207,6 @@ class Controller:
             raise BadInput(f"server {record.name} has no template",
                            hint=f"Boot it first: stackscripts boot {record.name} --template T.")
         return resolve_template(load_template(record.template), self.catalog)
-
-    @staticmethod
-    def recorded_layer(shown: Mapping[str, str], source: str) -> Layer:
-        """Recorded (masked) inputs as a layer to run with again; BadInput for a secret that was given as text."""
-        raw = {name: value for name, value in shown.items() if value != "(unset)"}
-        hidden = [name for name, value in raw.items() if value == "********"]
-        if hidden:
-            raise BadInput(f"input {hidden[0]} was a secret given as text and is not recorded",
-                           hint=f"Pass it again with -i {hidden[0]}=cred:NAME.")
-        return Layer.from_raw(source, raw, strict=False)
 
     def materialize(self, plan: Plan, secrets: list[str] | None = None) -> dict[int, dict[str, str]]:
         """Every step's input values (credentials fetched, env: references followed); BadInput if one is missing.

@@ -14,7 +14,7 @@ from ..errors import BadInput, Conflict, RunFailed, StackscriptsError
 from ..model import Phase, RunResult, Script
 from ..plan import ResolvedTemplate, build_plan
 from . import adhoc, pinning
-from .inputs import Inputs, input_layers
+from .inputs import Inputs, input_layers, recorded_layer
 
 if TYPE_CHECKING:
     from .controller import Controller
@@ -131,7 +131,7 @@ def _check_one(controller: Controller, server: str, script: str | Script, inputs
     key = record.revision or f"file:{record.template}"
     if key not in templates:
         templates[key] = controller.server_template(record)
-    layers = [controller.recorded_layer(record.inputs, "server"), *input_layers(inputs)]
+    layers = [recorded_layer(record.inputs, "server"), *input_layers(inputs)]
     plan = build_plan(templates[key], Phase.OPERATIONAL, layers, server=server, only=script)
     controller.materialize(plan)
 

@@ -104,5 +104,15 @@ def input_layers(inputs: Inputs | None, *, strict: bool = True) -> list[Layer]:
     return [layer if strict else replace(layer, strict=False)]
 
 
+def recorded_layer(shown: Mapping[str, str], source: str) -> Layer:
+    """Recorded (masked) inputs as a layer to run with again; BadInput for a secret that was given as text."""
+    raw = {name: value for name, value in shown.items() if value != "(unset)"}
+    hidden = [name for name, value in raw.items() if value == "********"]
+    if hidden:
+        raise BadInput(f"input {hidden[0]} was a secret given as text and is not recorded",
+                       hint=f"Pass it again with -i {hidden[0]}=cred:NAME.")
+    return Layer.from_raw(source, raw, strict=False)
+
+
 __all__ = ["Array", "BLANK", "Cred", "Env", "IGNORE", "INHERIT", "InputArg", "Inputs", "Text", "input_layer",
-           "input_layers"]
+           "input_layers", "recorded_layer"]
