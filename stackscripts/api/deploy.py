@@ -3,7 +3,7 @@ independent servers in parallel: launch what is missing, resume stranded boots, 
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,14 +35,17 @@ class Deployed:
 
 def deploy(launcher: Launcher, path: str | Path, inputs: Inputs = (), cloud: str | None = None,
            parallel: int = 10, destroy_on_failure: bool = False, *, replace: Collection[str] = (),
-           plan_only: bool = False) -> Deployed:
-    """Validate every server first; plan; unless plan_only, apply it, stopping after a wave with a failure.
+           plan_only: bool = False, on_plan: Callable[[DeployPlan], object] | None = None) -> Deployed:
+    """Validate every server first; plan (shown to `on_plan` before anything changes); unless plan_only, apply
+    it, stopping after a wave with a failure.
 
     A server recorded in the deployment whose instance is gone, or that is mid-launch, or a name taken outside
     the deployment stops the apply (BadInput naming each) before anything changes."""
     check_parallel(parallel)
     want = desired(launcher.c, path, inputs, cloud)
     steps = plan(launcher.c, want, replace)
+    if on_plan is not None:
+        on_plan(steps)
     if plan_only:
         return Deployed(steps, FleetResult(()), False)
     if steps.blocked:

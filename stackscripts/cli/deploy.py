@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from .common import controller, run_data, run_options
@@ -9,6 +11,9 @@ from .fleet_queued import check_wait, queue_option, queued, wait_option
 from .launch import cloud_option, progress_printer
 from .live import fmt_duration
 from .output import console, emit, table
+
+if TYPE_CHECKING:
+    from ..api.converge import DeployPlan
 
 
 @click.command("deploy")
@@ -44,7 +49,8 @@ def command(ctx: click.Context, deployment: str, cloud: str | None, parallel: in
 
     with controller(db, libraries, as_json=as_json, quiet=quiet) as c:
         done = deploy(Launcher(c, progress_printer(as_json, quiet)), deployment, inputs, cloud, parallel,
-                      destroy_on_failure, replace=replace, plan_only=plan_only)
+                      destroy_on_failure, replace=replace, plan_only=plan_only,
+                      on_plan=None if as_json else lambda p: show_plan(p, plan_only))
         result = done.result
         runs = [o.result.run_id for o in result.outcomes if o.result]
         report = None
@@ -54,28 +60,15 @@ def command(ctx: click.Context, deployment: str, cloud: str | None, parallel: in
             records = [c.get_run(r) for r in runs]
             servers = {r.server: c.store.get_server(r.server) for r in records}
             report = "\n".join(boot_table([r], servers) for r in records)
-    changes = done.plan.changes
     data = {"ok": result.ok, "deployment": done.plan.deployment, "applied": done.applied, "changed": done.changed,
             "plan": [{"server": x.server, "action": x.action, "wave": x.wave, "detail": x.detail, "run": x.run}
-                     for x in changes],
+                     for x in done.plan.changes],
             "servers": [{"server": o.server, "status": o.status, "message": o.message,
-                                          "run": run_data(o.result) if o.result else None} for o in result.outcomes]}
+                         "run": run_data(o.result) if o.result else None} for o in result.outcomes]}
 
     def human() -> None:
-        p = table("Server", "Wave", "Action", "Detail", title=f"Deployment {done.plan.deployment}: plan")
-        for x in changes:
-            p.add_row(x.server, str(x.wave + 1) if x.wave >= 0 else "-", x.action, x.detail)
-        console().print(p)
-        if not done.applied or not done.changed:
-            up = sum(1 for x in changes if x.action in ("unchanged", "drift"))
-            if done.plan.blocked:
-                console().print(f"{len(done.plan.blocked)} server(s) need a decision first: deploy changes nothing "
-                                "until then")
-            elif done.plan.pending:
-                console().print(f"{len(done.plan.pending)} server(s) would change")
-            else:
-                console().print(f"nothing to do: {up} server(s) operational ({done.plan.count('drift')} drifted)")
-            return
+        if not done.changed:
+            return  # the plan said it all
         t = table("Server", "Status", "Run", "Duration", "Detail", title="Deployment")
         for o in result.outcomes:
             t.add_row(o.server, o.status, o.result.run_id if o.result else "-", fmt_duration(o.duration), o.message or "")
@@ -84,3 +77,18 @@ def command(ctx: click.Context, deployment: str, cloud: str | None, parallel: in
             click.echo(report)
 
     emit(ctx, data, human, as_json=as_json, ok=result.ok)
+
+
+def show_plan(plan: DeployPlan, plan_only: bool) -> None:
+    """The plan, printed before anything changes, and what it comes to."""
+    p = table("Server", "Wave", "Action", "Detail", title=f"Deployment {plan.deployment}: plan")
+    for x in plan.changes:
+        p.add_row(x.server, str(x.wave + 1) if x.wave >= 0 else "-", x.action, x.detail)
+    console().print(p)
+    up = sum(1 for x in plan.changes if x.action in ("unchanged", "drift"))
+    if plan.blocked:
+        console().print(f"{len(plan.blocked)} server(s) need a decision first: deploy changes nothing until then")
+    elif plan.pending:
+        console().print(f"{len(plan.pending)} server(s) {'would change' if plan_only else 'to change'}")
+    else:
+        console().print(f"nothing to do: {up} server(s) operational ({plan.count('drift')} drifted)")

@@ -84,6 +84,7 @@ def test_a_deployment_from_apply_to_terminate(cli: Cli, tmp_path: Path) -> None:
         assert step["inputs"]["DB_HOST"] == f"env:{db}:PRIVATE_IP -> {private_ip}"
         assert step["inputs"]["DB"] == f"env:{db}:DB_NAME -> app"
         nodes = {db: node(cli, db), web: node(cli, web)}
+        assert loops_of(db) and loops_of(web)  # each instance's drive: gone after terminate (below)
 
         # a shell on an instance with its recorded key and host key; a script file across the deployment
         shell = run_cli("ssh", web, "--db", str(cli.db), "--", "hostname", env=cli.env)
