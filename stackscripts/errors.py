@@ -84,3 +84,9 @@ class RunFailed(StackscriptsError):
     def __init__(self, message: str, result: RunResult | None = None) -> None:
         super().__init__(message)
         self.result = result
+
+
+class Unauthorized(StackscriptsError):
+    """No valid API token: none given, or one unknown, revoked or expired (never saying which). The web app answers 401."""
+
+    exit_code = 2

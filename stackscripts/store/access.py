@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 ADMIN = "stackscripts_admin"
 POLICY = "stackscripts_team"  # every table's policy, for all commands
 SHARED = "stackscripts_shared"  # revisions only: also seen (not changed) by the other teams that kept them
-TEAM_TABLES = ("servers", "runs", "revisions", "server_events", "blob_teams", "revision_teams", "fleets", "workers")
+TEAM_TABLES = ("servers", "runs", "revisions", "server_events", "blob_teams", "revision_teams", "fleets", "workers",
+               "api_tokens")  # api_tokens: a team's members alone see, make and revoke its tokens (store/sql_tokens.py)
 RUN_TABLES = ("steps", "chunks", "locks")  # through their run
 TABLES = (*TEAM_TABLES, *RUN_TABLES, "blobs", "fleet_units")
 PRIVILEGES = "SELECT, INSERT, UPDATE, DELETE"

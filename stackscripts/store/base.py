@@ -9,6 +9,7 @@ from typing import Any
 
 from ..model import RunState
 from ..registry import Registry
+from .tokens import TokenRecord
 
 
 @dataclass(frozen=True)
@@ -254,6 +255,31 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def server_events(self, server: str | None = None) -> list[ServerEvent]:
         """Events outside runs, oldest first (one server's when named)."""
+
+    # API tokens of the web dashboard: only each secret's sha256 is kept (store/tokens.py; docs/team-store.md, "Tokens")
+    @abc.abstractmethod
+    def put_token(self, token: TokenRecord, secret_sha256: str) -> None:
+        """Keep a new token; BadInput for a team that is no team of this store, or not yours (PostgreSQL)."""
+
+    @abc.abstractmethod
+    def find_token(self, secret_sha256: str) -> TokenRecord | None:
+        """The token whose secret hashes to this (revoked and expired too); None if none (or another team's)."""
+
+    @abc.abstractmethod
+    def list_tokens(self, team: str | None = None) -> list[TokenRecord]:
+        """Newest first, revoked and expired too; one team's when given."""
+
+    @abc.abstractmethod
+    def revoke_token(self, token_id: str, at: float) -> tuple[TokenRecord, bool]:
+        """Revoke a token by id (NotFound if unknown); False when it was revoked already (the first time stays)."""
+
+    @abc.abstractmethod
+    def touch_token(self, token_id: str, at: float, every: float = 60.0) -> bool:
+        """Record a use at `at` unless one was recorded less than `every` seconds before; whether it wrote."""
+
+    @abc.abstractmethod
+    def has_tokens(self) -> bool:
+        """Whether any token was ever made here (revoked and expired ones count) that this user may see."""
 
     @abc.abstractmethod
     def close(self) -> None: ...

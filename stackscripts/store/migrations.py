@@ -215,6 +215,16 @@ MIGRATIONS: tuple[Migration, ...] = (
             _text("queues", null=False), Column("concurrency", "integer", False), Column("load", "integer", False, "0"),
             _real("started", null=False), _real("heartbeat", null=False), _real("stopped"), _text("team", "'default'"))),
     )),
+    # the web dashboard's API tokens (docs/team-store.md, "Tokens"): only each secret's sha256 is kept, with a public
+    # id, the team and role it acts as, when it expires, was last used (at most once a minute) and was revoked
+    Migration("API tokens of the web dashboard (their hashes only)", (
+        CreateTable("api_tokens", (
+            Column("id", "text", primary=True), _text("secret_sha256", null=False), _text("team", null=False),
+            Column("role", "text", null=False, check="role IN ('viewer', 'operator')"), _text("name"),
+            _text("who", "''"), _real("created", null=False), _real("expires"), _real("last_used"), _real("revoked")),
+            constraints=("UNIQUE (secret_sha256)",)),
+        CreateIndex("api_tokens_by_team", "api_tokens", ("team", "created")),
+    )),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,9 +1,10 @@
 """`SQLStore`: the whole Store interface, the same code for SQLite and PostgreSQL (SQLAlchemy Core for PostgreSQL).
 
 Its parts: store/sql.py (the connection, transactions, buffered output), store/sql_runs.py (servers, runs,
-steps, output), store/sql_revisions.py (revisions, blobs, server events), store/schema_state.py with
-store/migrations.py (one schema, one set of migrations). The backends (store/sqlite.py, store/postgres.py) only
-make the connection (a `sql.Link`), say what their errors mean, and where they are.
+steps, output), store/sql_revisions.py (revisions, blobs, server events), store/sql_tokens.py (the web dashboard's
+API tokens), store/schema_state.py with store/migrations.py (one schema, one set of migrations). The backends
+(store/sqlite.py, store/postgres.py) only make the connection (a `sql.Link`), say what their errors mean, and where
+they are.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from .migrations import SCHEMA_VERSION
 from .schema_state import SchemaStatus
 from .sql_revisions import RevisionsSQL
 from .sql_runs import RunsSQL
+from .sql_tokens import TokensSQL
 from .sql_workers import WorkersSQL
 
 
-class SQLStore(RunsSQL, RevisionsSQL, WorkersSQL):
+class SQLStore(RunsSQL, RevisionsSQL, WorkersSQL, TokensSQL):
     """Servers, runs, steps, output and revisions in one SQL database (see store.base.Store)."""
 
     def _open(self, *, migrate: bool) -> None:

@@ -149,8 +149,17 @@ def test_every_command_answers_with_one_envelope(world: World) -> None:
                   ["worker"]):
         assert "needs the team store on PostgreSQL" in world.json(*words, code=2)["error"]["message"]
     cli_store(world)
+    cli_tokens(world)
     cli_sharing(world)
     assert world.ran == leaf_commands()
+
+
+def cli_tokens(world: World) -> None:
+    """`tokens ...` on the world's SQLite store (tests/store/test_tokens_cli.py checks both backends)."""
+    made = world.json("tokens", "create", "--team", "web", "--role", "viewer")["data"]
+    assert made["token"].startswith(made["prefix"])
+    assert [t["id"] for t in world.json("tokens", "list")["data"]["tokens"]] == [made["id"]]
+    assert world.json("tokens", "revoke", made["id"])["data"]["changed"] is True
 
 
 def cli_check_local(world: World) -> Any:
