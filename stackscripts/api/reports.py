@@ -27,12 +27,14 @@ if TYPE_CHECKING:
 RunIds = str | Sequence[str]
 """One run id, or several (a comparison: columns in this order, with a delta from the first to the last)."""
 
-def recorded(controller: Controller, run_ids: RunIds) -> tuple[list[RunRecord], dict[str, ServerRecord]]:
-    """The runs, and the records of their servers still in the store (for the launch row)."""
+def recorded(controller: Controller, run_ids: RunIds, *, output: bool = True) -> tuple[list[RunRecord],
+                                                                                      dict[str, ServerRecord]]:
+    """The runs (with their steps' output unless output=False: a table needs only timings), and the records of
+    their servers still in the store (for the launch row)."""
     ids = [run_ids] if isinstance(run_ids, str) else list(run_ids)
     if not ids:
         raise BadInput("no run to report on", hint="Name one run id, or several to compare them.")
-    runs = [controller.get_run(run_id) for run_id in ids]
+    runs = [controller.store.get_run(run_id, output=output) for run_id in ids]
     servers: dict[str, ServerRecord] = {}
     for run in runs:
         try:
@@ -45,7 +47,7 @@ def recorded(controller: Controller, run_ids: RunIds) -> tuple[list[RunRecord], 
 def compare(controller: Controller, run_ids: RunIds) -> Comparison:
     """Steps matched by phase and name across the runs, with each run's total (one run: its own steps). A resumed
     run is the whole run it finishes: the runs it continues, each step once, the time lost in failed attempts."""
-    runs, servers = recorded(controller, run_ids)
+    runs, servers = recorded(controller, run_ids, output=False)
     return _compare(runs, servers, history=lambda run_id: controller.store.get_run(run_id, output=False))
 
 

@@ -6,6 +6,7 @@ import time
 
 import click
 
+from ..api.views import fleet_data
 from .common import db_option
 from .output import console, emit, json_option, table
 
@@ -13,17 +14,6 @@ from .output import console, emit, json_option, table
 @click.group("fleets")
 def command() -> None:
     """Queued fleets (fleet boot --queue, deploy --queue, launch --queue): list, show, cancel."""
-
-
-def fleet_data(fleet: object) -> dict:
-    from dataclasses import asdict
-
-    data = asdict(fleet)  # type: ignore[call-overload]
-    for unit in data["units"]:
-        unit.pop("unit", None)  # the serialised work: `fleets show --json` shows its parts instead
-    data["counts"] = {state: sum(1 for u in data["units"] if u["state"] == state) for state in
-                      sorted({u["state"] for u in data["units"]})}
-    return data
 
 
 def counts(fleet: object) -> str:

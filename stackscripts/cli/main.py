@@ -36,6 +36,7 @@ COMMANDS = {
     "clouds": ("stackscripts.cli.clouds", "Configured clouds: list, check."),
     "report": ("stackscripts.cli.report", "Boot-time table of runs, side by side, or as HTML."),
     "store": ("stackscripts.cli.store", "The audit store (SQLite file or PostgreSQL): status, init, migrate."),
+    "serve": ("stackscripts.cli.serve", "The web dashboard over the store (loopback only until tokens exist)."),
     "tokens": ("stackscripts.cli.tokens", "API tokens of the web dashboard: create (shown once), list, revoke."),
 }
 

@@ -2,37 +2,16 @@
 
 from __future__ import annotations
 
-import dataclasses
-import enum
-import json
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import click
 
-API_VERSION = "stackscripts/v1"
+from ..envelope import API_VERSION, envelope, error_of, jsonable
 
-
-def jsonable(obj: Any) -> Any:
-    """Plain JSON data from frozen values, paths, enums and mappings."""
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj) if f.name != "text"}
-    if isinstance(obj, enum.Enum):
-        return obj.value
-    if isinstance(obj, Path):
-        return str(obj)
-    if isinstance(obj, dict) or hasattr(obj, "items"):
-        return {str(jsonable(k)): jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple, set, frozenset)):
-        return [jsonable(v) for v in obj]
-    return obj
-
-
-def envelope(command: str, *, data: Any = None, error: dict[str, Any] | None = None) -> str:
-    doc = {"api_version": API_VERSION, "command": command, "ok": error is None, "data": jsonable(data), "error": error}
-    return json.dumps(doc, indent=2, ensure_ascii=False)
+__all__ = ["API_VERSION", "command_name", "console", "emit", "envelope", "fail", "json_option", "jsonable", "table",
+           "wants_json"]
 
 
 def json_option(fn: Callable) -> Callable:
@@ -84,11 +63,7 @@ def fail(command: str, exc: BaseException, *, exit_code: int, as_json: bool, kin
     """Report an error: one paragraph on stderr, or the envelope on stdout with --json."""
     message = str(exc)
     if as_json:
-        error = {"type": kind or type(exc).__name__, "message": message, "exit_code": exit_code}
-        for attr in ("file", "line", "server"):
-            if getattr(exc, attr, None) is not None:
-                error[attr] = getattr(exc, attr)
-        sys.stdout.write(envelope(command, error=error) + "\n")
+        sys.stdout.write(envelope(command, error=error_of(exc, exit_code=exit_code, kind=kind)) + "\n")
     else:
         prefix = "error" if exit_code != 3 else "internal error"
         sys.stderr.write(f"stackscripts: {prefix}: {message}\n")

@@ -2,34 +2,13 @@
 
 from __future__ import annotations
 
-import time
-from typing import TYPE_CHECKING, Any
-
 import click
 
+from ..api.views import revision_data, revision_show, short, when
 from .common import controller, db_option, library_option
 from .output import console, emit, json_option, table
 
-if TYPE_CHECKING:
-    from ..store.base import RevisionRecord
-
-
-def when(ts: float) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
-
-
-def short(digest: str | None) -> str:
-    """sha256: and the first 12 hex digits (what `revisions show` and `diff` accept back)."""
-    return digest[:19] if digest else "-"
-
-
-def revision_data(record: RevisionRecord) -> dict[str, Any]:
-    from ..revisions.manifest import parse
-
-    manifest = parse(record.manifest, f"revision {record.digest}")
-    return {"revision": record.digest, "template": record.template, "created": record.created,
-            "when": when(record.created), "who": record.who, "message": record.message, "source": record.source,
-            "files": len(manifest.entries), "size": manifest.size}
+__all__ = ["command", "revision_data", "short", "when"]  # revision_data, short, when: other commands' too
 
 
 @click.group("revisions")
@@ -69,11 +48,7 @@ def show(ctx: click.Context, revision: str, db: str | None, as_json: bool) -> No
 
     with controller(db, printer=False) as c:
         shown = api.show_revision(c, revision)
-    data = {**revision_data(shown.record),
-            "phases": {phase.value: list(names) for phase, names in shown.phases.items()},
-            "servers": list(shown.servers),
-            "manifest": [{"path": e.path, "mode": f"{e.mode:04o}", "sha256": e.sha256, "size": e.size}
-                         for e in shown.manifest.entries]}
+    data = revision_show(shown)
 
     def human() -> None:
         out = console()

@@ -4,16 +4,13 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
 
 import click
 
+from ..api import views
 from .common import controller, db_option
 from .live import fmt_duration
 from .output import console, emit, json_option, table
-
-if TYPE_CHECKING:
-    from ..store.base import RunRecord
 
 
 def _when(ts: float | None) -> str:
@@ -46,13 +43,7 @@ def list_(ctx: click.Context, server: str | None, limit: int, team: str | None, 
                       r.team)
         console().print(t)
 
-    emit(ctx, [{**_summary(r), "steps": len(r.steps)} for r in runs], human, as_json=as_json)
-
-
-def _summary(r: RunRecord) -> dict[str, Any]:
-    return {"id": r.id, "server": r.server, "phase": r.phase, "state": r.state.value, "who": r.who,
-            "template": r.template, "started": r.started, "ended": r.ended, "resumed_from": r.resumed_from,
-            "error": r.error, "revision": r.revision, "team": r.team}
+    emit(ctx, views.runs_list(runs), human, as_json=as_json)
 
 
 @command.command("show")
@@ -64,8 +55,6 @@ def show(ctx: click.Context, run_id: str, db: str | None, as_json: bool) -> None
     """One run: its steps with exit codes and timing, and its inputs (secrets masked)."""
     with controller(db, printer=False) as c:
         r = c.get_run(run_id)
-    steps = [{"index": s.index, "name": s.name, "phase": s.phase, "sha256": s.sha256, "exit_code": s.exit_code,
-              "error": s.error, "started": s.started, "ended": s.ended, "inputs": dict(s.inputs)} for s in r.steps]
 
     def human() -> None:
         out = console()
@@ -84,7 +73,7 @@ def show(ctx: click.Context, run_id: str, db: str | None, as_json: bool) -> None
         for key, value in r.inputs.items():
             out.print(f"  {key} = {value}", markup=False)
 
-    emit(ctx, {**_summary(r), "inputs": dict(r.inputs), "steps": steps}, human, as_json=as_json)
+    emit(ctx, views.run_show(r), human, as_json=as_json)
 
 
 @command.command("export")

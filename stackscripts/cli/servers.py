@@ -117,14 +117,12 @@ def list_(ctx: click.Context, reconcile: bool, team: str | None, deployment: str
 def show(ctx: click.Context, name: str, db: str | None, as_json: bool) -> None:
     """One server: state, addresses, key, cloud and node id, template, revision and drift, host key, inputs
     (secrets masked), and its history (runs and upgrades)."""
-    from ..api.snapshots import template_drift
-    from .output import jsonable
-    from .server_history import drift_rows, history
+    from ..api.views import server_show, server_view
+    from .server_history import drift_rows
 
     with controller(db, printer=False) as c:
-        s = c.store.get_server(name)
-        drift = template_drift(c, name)
-        past = history(c, name)
+        view = server_view(c, name)
+    s, drift, past = view.record, view.drift, view.history
 
     def human() -> None:
         out = console()
@@ -140,7 +138,7 @@ def show(ctx: click.Context, name: str, db: str | None, as_json: bool) -> None:
         for item in past:
             out.print(f"  {item['line']}", markup=False)
 
-    emit(ctx, {**jsonable(s), "drift": jsonable(drift), "history": past}, human, as_json=as_json)
+    emit(ctx, server_show(view), human, as_json=as_json)
 
 
 @command.command("upgrade")
@@ -153,7 +151,7 @@ def show(ctx: click.Context, name: str, db: str | None, as_json: bool) -> None:
 def upgrade(ctx: click.Context, name: str, to: str, message: str, db: str | None, as_json: bool) -> None:
     """Pin a server to another revision: its later operational and decommission scripts come from REV."""
     from ..api.snapshots import upgrade_server
-    from .server_history import event_data
+    from ..api.views import event_data
 
     with controller(db, printer=False) as c:
         event = upgrade_server(c, name, to, message)

@@ -56,7 +56,7 @@ def _bar(label: str, step: str, left: float, width: float, css: str, title: str)
             f'style="left:{left:.3f}%;width:{max(width, 0.2):.3f}%" title="{_esc(title)}"></div></div></div>')
 
 
-def _gantt(runs: Sequence[RunRecord], servers: Mapping[str, ServerRecord]) -> str:
+def gantt(runs: Sequence[RunRecord], servers: Mapping[str, ServerRecord]) -> str:
     """One lane per step. Runs that overlap in time share one clock (a fleet boot shows its
     parallelism); runs far apart (a comparison) each start at 0 so their bars line up."""
     windows = {r.id: _window(r, servers.get(r.server)) for r in runs}
@@ -132,7 +132,7 @@ def render_html(runs: Sequence[RunRecord], servers: Mapping[str, ServerRecord] |
     comparison = compare(runs, servers, history)
     given = {r.id for r in runs}
     earlier = {e.id: _steps(e, w.run.id) for w in comparison.wholes for e in w.earlier if e.id not in given}
-    body = (_table(comparison) + "<h2>Timeline</h2>" + _gantt(runs, servers) + "".join(_steps(r) for r in runs)
+    body = (_table(comparison) + "<h2>Timeline</h2>" + gantt(runs, servers) + "".join(_steps(r) for r in runs)
             + "".join(earlier.values()))
     return (f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{_esc(title)}</title>"
             f"<style>{CSS}</style></head><body><h1>{_esc(title)}</h1>{body}</body></html>\n")

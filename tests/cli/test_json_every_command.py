@@ -150,6 +150,7 @@ def test_every_command_answers_with_one_envelope(world: World) -> None:
         assert "needs the team store on PostgreSQL" in world.json(*words, code=2)["error"]["message"]
     cli_store(world)
     cli_tokens(world)
+    assert "is not HOST:PORT" in world.json("serve", "--bind", "nonsense", code=2)["error"]["message"]
     cli_sharing(world)
     assert world.ran == leaf_commands()
 
