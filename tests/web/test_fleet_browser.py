@@ -14,12 +14,10 @@ import pytest
 
 from tests.runner.fixtures import SshdPool, sshd_pool  # noqa: F401 - fixture
 from tests.runner.helpers import Step
-from tests.store.conftest import Backend
-from tests.support import postgres
 from tests.web.browser import launch, new_page, shot
 from tests.web.conftest import chromium
 from tests.web.support import ROOT, Served
-from tests.workers.conftest import QueueWorld
+from tests.workers.conftest import QueueWorld, fresh_queue_world
 from tests.workers.helpers import add_servers
 
 pytestmark = pytest.mark.timeout(600)
@@ -32,13 +30,8 @@ README_SHOT = ROOT / "docs" / "dashboard.png" if os.environ.get("STACKSCRIPTS_UP
 
 @pytest.fixture
 def queue_world(tmp_path: Path, sshd_pool: SshdPool) -> Iterator[QueueWorld]:  # noqa: F811 - the fixture above
-    pg = postgres.require_postgres()
-    with postgres.fresh_database(pg) as name:
-        made = QueueWorld(Backend("postgresql", pg.dsn(name), pg, name), tmp_path, sshd_pool)
-        try:
-            yield made
-        finally:
-            made.close()
+    with fresh_queue_world(tmp_path, sshd_pool) as made:
+        yield made
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import signal
 import subprocess
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -61,8 +62,9 @@ class QueueWorld(World):
         return err
 
 
-@pytest.fixture
-def world(tmp_path: Path, sshd_pool: SshdPool) -> Iterator[QueueWorld]:  # noqa: F811 - the fixture above
+@contextmanager
+def fresh_queue_world(tmp_path: Path, sshd_pool: SshdPool) -> Iterator[QueueWorld]:
+    """A QueueWorld on a database of its own on the test PostgreSQL, closed (workers stopped) afterwards."""
     pg = postgres.require_postgres()
     with postgres.fresh_database(pg) as name:
         made = QueueWorld(Backend("postgresql", pg.dsn(name), pg, name), tmp_path, sshd_pool)
@@ -70,3 +72,9 @@ def world(tmp_path: Path, sshd_pool: SshdPool) -> Iterator[QueueWorld]:  # noqa:
             yield made
         finally:
             made.close()
+
+
+@pytest.fixture
+def world(tmp_path: Path, sshd_pool: SshdPool) -> Iterator[QueueWorld]:  # noqa: F811 - the fixture above
+    with fresh_queue_world(tmp_path, sshd_pool) as made:
+        yield made
