@@ -18,6 +18,8 @@ check: setup
 demo: setup
 	STACKSCRIPTS=$(SS) bash demo/run.sh
 
+# every tool as a whole process on 1, 20 and 50 sshd hosts, then 500 (docs/performance.md); as root, the hosts'
+# process starts are counted from the kernel's process events. anatomy profiles with py-spy (the test extra).
 bench: setup
 	$(PY) -m benchmarks
 	$(PY) -m benchmarks.anatomy

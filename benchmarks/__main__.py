@@ -1,41 +1,41 @@
-"""`python -m benchmarks [--quick] [--repeat N] [--hosts 1,20,50]`: stackscripts against raw OpenSSH,
-Fabric, pyinfra and ansible-core on real sshd hosts; prints medians and writes docs/performance.md.
+"""`python -m benchmarks [--quick] [--repeat N] [--hosts 1,20,50] [--fleet 500]`: stackscripts against raw OpenSSH,
+the Fabric loop, pyinfra and ansible-core on real sshd hosts, every tool timed as a whole process; writes
+docs/performance.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
-from . import baselines, coldstart, peers, report, stack, workload
-from .hosts import Hosts, check_clean_shell, cleanup_all, host_cpu, install_signal_handlers, local_cpu, temp_dir
-from .timing import Sample, bounded
+from . import coldstart, fleet, peers, report, report_md, stack, startup
+from .baselines import fabric_loop, one_call, raw_mux, ssh_version
+from .hosts import Hosts, check_clean_shell, cleanup_all, install_signal_handlers, temp_dir
+from .measure import Harness, log
+from .proccount import available
 
-STEPS = 5
-MEMORY_HOSTS = 20
-TOOLS: dict[str, tuple[str, Callable]] = {  # --tools id -> (label, run(servers, out_dir, steps) -> seconds)
-    "raw-mux": (report.FLOOR, baselines.raw_mux),
-    "raw-one": ("raw ssh, one call", baselines.one_call),
-    "fabric": ("Fabric loop", baselines.fabric_loop),
-    "api": (report.API, stack.api_run),
+TOOLS = {  # --tools id -> (label, run(servers, out_dir, steps) -> seconds)
+    "raw-mux": (report.FLOOR, raw_mux),
+    "raw-one": (report.ONE_CALL, one_call),
+    "fabric": (report.FABRIC, fabric_loop),
     "cli": (report.CLI, stack.cli_run),
-    "pyinfra": ("pyinfra", peers.pyinfra_run),
-    "ansible": ("ansible-core", peers.ansible_run),
+    "pyinfra": (report.PYINFRA, peers.pyinfra_run),
+    "ansible": (report.ANSIBLE, peers.ansible_run),
+    "api": (report.API, stack.api_run),
 }
-RUNNERS = dict(TOOLS.values())  # label -> run
-PEERS = ("pyinfra", "ansible-core")  # labels
+PEERS = (report.PYINFRA, report.ANSIBLE)
+PER_STEP_TOOLS = (report.CLI, report.FABRIC, report.API)
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    p.add_argument("--quick", action="store_true", help="2 repeats, 1 and 20 hosts only")
-    p.add_argument("--repeat", type=int, help="runs per case (default 5; 2 with --quick)")
+    p.add_argument("--quick", action="store_true", help="2 repeats, 1 and 20 hosts, no big fleet")
+    p.add_argument("--repeat", type=int, help="timed runs per case (default 5; 2 with --quick)")
     p.add_argument("--hosts", help="host counts, comma-separated (default 1,20,50; 1,20 with --quick)")
+    p.add_argument("--fleet", type=int, help="hosts of the big fleet (default 500; 0 with --quick: skip)")
     p.add_argument("--tools", help="only these tools, comma-separated ids: " + ",".join(TOOLS))
     p.add_argument("--output", default="docs/performance.md", help="report file, relative to the repo root")
     p.add_argument("--no-write", action="store_true", help="print only; leave docs/performance.md alone")
@@ -49,6 +49,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
         p.error("--hosts takes numbers like 1,20,50")
     if any(not 1 <= h <= 100 for h in args.hosts):
         p.error("--hosts: each count must be 1..100")
+    args.fleet = (0 if args.quick else 500) if args.fleet is None else args.fleet
+    if not 0 <= args.fleet <= 2000:
+        p.error("--fleet must be 0..2000")
     ids = [t.strip() for t in args.tools.split(",")] if args.tools else list(TOOLS)
     unknown = [t for t in ids if t not in TOOLS]
     if unknown:
@@ -57,117 +60,68 @@ def parse(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def one_run(tool: str, servers: list, scratch: Path, sample: Sample, steps: int = STEPS) -> Callable[[], float]:
-    """One timed run of tool on servers, checked afterwards; records controller and host CPU on sample."""
-
-    def run() -> float:
-        work = Path(os.path.join(scratch, f"{tool.split()[0].strip('(,')}-{time.monotonic_ns()}"))
-        out_dir = work / "out"
-        out_dir.mkdir(parents=True)
-        try:
-            local, remote = local_cpu(), host_cpu(servers)
-            elapsed = bounded(lambda: RUNNERS[tool](servers, out_dir, steps))
-            workload.verify(out_dir, [f"web{i}" for i in range(1, len(servers) + 1)], steps)
-            time.sleep(0.3)  # let sshd reap this run's sessions (their CPU lands in its cutime/cstime)
-            sample.cpu_local.append(local_cpu() - local)
-            sample.cpu_hosts.append(host_cpu(servers) - remote)
-            return elapsed
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-
-    return run
-
-
 def main(argv: list[str]) -> int:
     args = parse(argv)
-    results = report.Results(repeat=args.repeat, load=[os.getloadavg()])
+    began = time.monotonic()
+    results = report.Results(repeat=args.repeat, load=[("start", os.getloadavg())])
     install_signal_handlers()
     hosts = Hosts()
     try:
-        peer_error = None
-        if any(t in PEERS for t in args.tools):
+        why_not = available()
+        runners = {label: run for label, run in TOOLS.values()}
+        tools = list(args.tools)
+        if any(t in PEERS for t in tools):
             try:
                 peers.ensure_venv(log)
-            except Exception as exc:  # noqa: BLE001 - report the peers as unavailable, run the rest
-                peer_error = f"cannot install the peers: {exc}"
-                log(f"benchmarks: {peer_error}")
-        results.versions = versions(peer_error is None)
-        scratch = temp_dir("bm-run-")
-        log(f"benchmarks: starting {max(args.hosts + [MEMORY_HOSTS])} sshd hosts")
-        servers = hosts.take(max(args.hosts + [MEMORY_HOSTS]))
+            except Exception as exc:  # noqa: BLE001 - the peers are reported missing; the rest runs
+                log(f"benchmarks: cannot install the peers: {exc}")
+                tools = [t for t in tools if t not in PEERS]
+        results.versions = versions(all(t in tools for t in PEERS))
+        harness = Harness(results, {t: runners[t] for t in tools}, temp_dir("bm-run-"), why_not)
+        log(f"benchmarks: starting {max(args.hosts)} sshd hosts")
+        servers = hosts.take(max(args.hosts))
         log(f"benchmarks: clean remote shell checked (one full ssh round trip {check_clean_shell(servers[0]):.2f} s)")
+        harness.warm_up(servers[:1])
+        results.memory_hosts = 50 if 50 in args.hosts else max(args.hosts)
         for count in args.hosts:
-            samples = results.cases.setdefault(count, {})
-            for tool in args.tools:
-                samples[tool] = Sample(tool, f"{count} hosts")
-                if tool in PEERS and peer_error:
-                    samples[tool].error = peer_error
-            for r in range(args.repeat):
-                order = args.tools[r % len(args.tools):] + args.tools[:r % len(args.tools)]  # rotate: spread noise
-                for tool in order:
-                    samples[tool].add(one_run(tool, servers[:count], scratch, samples[tool]))
-                done = ", ".join(f"{t} {samples[t].times[-1]:.2f}" for t in args.tools if len(samples[t].times) > r)
-                log(f"benchmarks: {count} host(s), run {r + 1}/{args.repeat}: {done}")
-        if report.API in args.tools:
-            measure_stackscripts_extras(results, servers, scratch, args.repeat)
-        cold = coldstart.python_floor()
-        cold["stackscripts --help"] = [str(stack.console_script()), "--help"]
-        if peer_error is None and peers.bin_path("ansible").exists() and peers.bin_path("pyinfra").exists():
-            cold.update(peers.cold_commands())
+            results.load.append((f"{count} host(s)", os.getloadavg()))
+            harness.case(servers[:count], args.repeat, memory=count == results.memory_hosts)
+        results.load.append(("per step", os.getloadavg()))
+        harness.per_step(servers[0], [t for t in PER_STEP_TOOLS if t in tools], args.repeat)
+        if report.CLI in tools:
+            log("benchmarks: imports of a fleet boot (python -X importtime)")
+            try:
+                results.imports = startup.measure(servers[0], harness.scratch, sys.executable)
+            except Exception as exc:  # noqa: BLE001
+                results.imports = f"{type(exc).__name__}: {exc}"[:400]
         log("benchmarks: cold start")
-        results.cold = coldstart.run(cold, args.repeat)
-        results.load.append(os.getloadavg())
+        results.cold = coldstart.run(cold_commands(all(t in tools for t in PEERS)), args.repeat)
+        if args.fleet and report.CLI in tools and report.FABRIC in tools:
+            results.load.append((f"{args.fleet} hosts", os.getloadavg()))
+            results.fleet_hosts = args.fleet
+            results.fleet = fleet.run(hosts, args.fleet, harness.scratch, why_not is None, runners, log)
+        results.load.append(("end", os.getloadavg()))
     except KeyboardInterrupt:
         log("benchmarks: interrupted; cleaning up")
         return 130
     finally:
         hosts.close()
         cleanup_all()
+    results.wall = time.monotonic() - began
     print(report.console(results))
     if not args.no_write:
         path = Path(__file__).resolve().parents[1] / args.output
-        report.write(results, path, " ".join(["python -m benchmarks", *argv]))
+        report_md.write(results, path, " ".join(["python -m benchmarks", *argv]))
         log(f"benchmarks: wrote {path}")
     return 0
 
 
-def measure_stackscripts_extras(results: report.Results, servers: list, scratch: Path, repeat: int) -> None:
-    """Per-step latency on one open connection (1 host x 5 and x 50 steps) and peak memory at 20 hosts."""
-    log("benchmarks: per-step latency (1 host x 5 and x 50 steps)")
-    for steps in ("5", "50"):
-        results.per_step[steps] = Sample(report.API, f"1 host x {steps} steps")
-    for _ in range(repeat):
-        for steps in ("5", "50"):
-            results.per_step[steps].add(_boot_one(servers[0], scratch, int(steps)))
-    log(f"benchmarks: controller peak memory ({MEMORY_HOSTS} hosts x {STEPS} steps, child process)")
-    try:
-        results.memory_imports = stack.peak_rss(servers[:MEMORY_HOSTS], _fresh(scratch), STEPS, import_only=True)
-        results.memory = stack.peak_rss(servers[:MEMORY_HOSTS], _fresh(scratch), STEPS)
-    except Exception as exc:  # noqa: BLE001
-        results.memory_error = str(exc)[:400]
-
-
-def _fresh(scratch: Path) -> Path:
-    out = scratch / f"probe-{time.monotonic_ns()}" / "out"
-    out.mkdir(parents=True)
-    return out
-
-
-def _boot_one(server, scratch: Path, steps: int) -> Callable[[], float]:  # type: ignore[no-untyped-def]
-    def run() -> float:
-        out = _fresh(scratch)
-        try:
-            elapsed = bounded(lambda: stack.boot_one(server, out, steps))
-            workload.verify(out, ["web1"], steps)
-            return elapsed
-        finally:
-            shutil.rmtree(out.parent, ignore_errors=True)
-
-    return run
+def cold_commands(with_peers: bool) -> dict[str, list[str]]:
+    commands = coldstart.python_floor()
+    commands["stackscripts --help"] = [str(stack.console_script()), "--help"]
+    if with_peers:
+        commands.update(peers.cold_commands())
+    return commands
 
 
 def versions(with_peers: bool) -> dict[str, str]:
@@ -177,7 +131,7 @@ def versions(with_peers: bool) -> dict[str, str]:
     import stackscripts
 
     found = {"stackscripts": stackscripts.__version__, "fabric": fabric.__version__, "paramiko": paramiko.__version__,
-             "OpenSSH": baselines.ssh_version()}
+             "OpenSSH": ssh_version()}
     if with_peers:
         found.update(peers.versions())
     return found

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 
-from .timing import Sample
+from .timing import Sample, tool_env
 
 
 def run(commands: dict[str, list[str]], repeat: int) -> list[Sample]:
@@ -21,7 +21,7 @@ def run(commands: dict[str, list[str]], repeat: int) -> list[Sample]:
             def once(args: list[str] = args) -> float:
                 started = time.perf_counter()
                 done = subprocess.run(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.PIPE, timeout=60)
+                                      stderr=subprocess.PIPE, timeout=60, env=tool_env())
                 elapsed = time.perf_counter() - started
                 if done.returncode != 0:
                     raise RuntimeError(f"exited {done.returncode}: {done.stderr.decode(errors='replace')[-300:]}")

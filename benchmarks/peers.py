@@ -11,13 +11,15 @@ import os
 import shlex
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.support.sshd import SshdServer
 
 from . import workload
 from .hosts import close_masters, forget_cleanup, on_cleanup, temp_dir
-from .timing import run_checked, timed
+from .observe import run_tool
+from .timing import RUN_TIMEOUT, run_checked, timed, tool_env
 
 VENV = Path(__file__).resolve().parent / ".venv-peers"
 PINS = ("pyinfra==3.10.0", "ansible-core==2.19.14")
@@ -27,7 +29,7 @@ def bin_path(name: str) -> Path:
     return VENV / "bin" / name
 
 
-def ensure_venv(log=print) -> None:  # type: ignore[no-untyped-def]
+def ensure_venv(log: Callable[[str], None] = print) -> None:
     """Create the peers' venv and install the pinned tools, unless they are already there."""
     python = bin_path("python")
     if python.exists():
@@ -51,12 +53,8 @@ def versions() -> dict[str, str]:
     return found
 
 
-def _env(work: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env.pop("PYTHONPATH", None)
-    env["PATH"] = f"{VENV / 'bin'}:{env.get('PATH', '')}"
-    env["VIRTUAL_ENV"] = str(VENV)
-    return env
+def _env() -> dict[str, str]:
+    return tool_env({"PATH": f"{VENV / 'bin'}:{os.environ.get('PATH', '')}", "VIRTUAL_ENV": str(VENV)})
 
 
 PYINFRA_DEPLOY = '''\
@@ -73,7 +71,7 @@ for n, body in enumerate(BODIES, 1):
 '''
 
 
-def pyinfra_run(servers: list[SshdServer], out_dir: Path, steps: int) -> float:
+def pyinfra_run(servers: list[SshdServer], out_dir: Path, steps: int, timeout: float = RUN_TIMEOUT) -> float:
     """`pyinfra inventory.py deploy.py -y --parallel N --no-wait`, each step a server.shell."""
     work = out_dir.parent / f"{out_dir.name}-pyinfra"
     work.mkdir(parents=True)
@@ -86,7 +84,7 @@ def pyinfra_run(servers: list[SshdServer], out_dir: Path, steps: int) -> float:
     (work / "deploy.py").write_text(PYINFRA_DEPLOY.format(out_dir=str(out_dir), bodies=bodies))
     args = [str(bin_path("pyinfra")), "inventory.py", "deploy.py", "-y", "--parallel", str(len(servers)),
             "--no-wait"]
-    return timed(lambda: run_checked(args, cwd=str(work), env=_env(work)))
+    return timed(lambda: run_tool(args, cwd=str(work), env=_env(), timeout=timeout, workdir=work))
 
 
 ANSIBLE_CFG = """\
@@ -107,7 +105,7 @@ control_path = %(directory)s/%%C
 """
 
 
-def ansible_run(servers: list[SshdServer], out_dir: Path, steps: int) -> float:
+def ansible_run(servers: list[SshdServer], out_dir: Path, steps: int, timeout: float = RUN_TIMEOUT) -> float:
     """`ansible-playbook` with pipelining, ControlPersist, forks=N, no facts, each step a `script` task."""
     work = out_dir.parent / f"{out_dir.name}-ansible"
     scripts = workload.write_step_files(work / "steps", steps)
@@ -124,11 +122,11 @@ def ansible_run(servers: list[SshdServer], out_dir: Path, steps: int) -> float:
         tasks.append({"name": f"step {n}", "ansible.builtin.script": str(script), "environment": env})
     play = [{"hosts": "bench", "gather_facts": False, "tasks": tasks}]
     (work / "play.yml").write_text(json.dumps(play, indent=1))  # JSON is YAML
-    env = _env(work)
+    env = _env()
     env.update(ANSIBLE_CONFIG=str(work / "ansible.cfg"), ANSIBLE_HOME=str(work / "ansible-home"))
     args = [str(bin_path("ansible-playbook")), "-i", "inventory.ini", "play.yml"]
     try:
-        return timed(lambda: run_checked(args, cwd=str(work), env=env))
+        return timed(lambda: run_tool(args, cwd=str(work), env=env, timeout=timeout, workdir=work))
     finally:
         close_masters(control)
         forget_cleanup(close)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import threading
@@ -53,6 +54,18 @@ class Sample:
             self.spent += time.monotonic() - started
         if self.spent > CASE_BUDGET and self.error is None:
             self.error = f"stopped after {len(self.times)} repeats: over the {CASE_BUDGET:.0f}s budget"
+
+
+PYCACHE = f"/tmp/bench-pycache-{os.getuid()}"
+
+
+def tool_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of every tool's process: bytecode cached (PYTHONPYCACHEPREFIX) as an installed package's
+    is, even where PYTHONDONTWRITEBYTECODE is set; a warm-up run of each tool fills the cache before timing."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPATH")}
+    env["PYTHONPYCACHEPREFIX"] = PYCACHE
+    env.update(extra or {})
+    return env
 
 
 def run_checked(args: list[str], *, timeout: float = RUN_TIMEOUT, input: bytes | None = None,

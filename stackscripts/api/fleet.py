@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Literal
 from ..errors import BadInput, Conflict, RunFailed, StackscriptsError
 from ..model import Phase, RunResult, Script
 from ..plan import ResolvedTemplate, build_plan
-from . import adhoc, pinning
+from . import pinning
 from .inputs import Inputs, input_layers, recorded_layer
 
 if TYPE_CHECKING:
@@ -124,6 +124,8 @@ def _check_one(controller: Controller, server: str, script: str | Script, inputs
     """What Controller.run (or adhoc.run_script, for a script file) checks before it connects: the server is
     operational, the script is in its template revision, every input resolves (credentials and env: references
     found, for a script of the template)."""
+    from . import adhoc  # only a script run uses it: a fleet boot does not import it
+
     record = controller.operational(controller.store.get_server(server))
     if isinstance(script, Script):  # a script file: its inputs from the server's recorded ones it declares
         adhoc.script_layers(record, script, inputs)
@@ -141,6 +143,8 @@ def check_run(controller: Controller, servers: Sequence[str], script: str, input
     revision has the script (or the script is a file, `adhoc.is_script_file`, whose metadata is sound) and the
     inputs resolve. Every server is checked; the problems make one message, each once with the servers it
     concerns."""
+    from . import adhoc  # only a script run uses it: a fleet boot does not import it
+
     if not servers:
         raise BadInput("no server to run on", hint="Name the servers, or select them by deployment or group.")
     if len(set(servers)) != len(servers):
@@ -168,6 +172,8 @@ def fleet_run(controller: Controller, servers: Sequence[str], script: str, input
     or a script file (a path, or a .sh name, that exists: as `adhoc.run_script`, its own kept revision).
 
     Everything is checked first (`check_run`): a mistake is one BadInput before any server is touched."""
+    from . import adhoc  # only a script run uses it: a fleet boot does not import it
+
     check_parallel(parallel)
     error_budget(max_errors, len(servers))
     check_run(controller, servers, script, inputs)

@@ -14,19 +14,21 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import files, yamlsrc
 from ..catalog.library import Catalog
 from ..errors import BadInput
 from ..model import Phase, ScriptRef, Template
 from ..plan import ResolvedTemplate, resolve_template
-from ..revisions.diff import Tree
 from ..revisions.manifest import parse
 from ..revisions.snapshot import TEMPLATE, ScriptFiles, Snapshot, Step, build
 from ..sources.cache import Cache
 from ..store.base import RevisionRecord, Store
 from ..templates import load_template
+
+if TYPE_CHECKING:
+    from ..revisions.diff import Tree  # imported where a diff needs it: a boot does not
 
 __all__ = ["Made", "Pin", "keep", "load", "make", "materialise", "mutable_steps", "pin", "tree_of_made",
            "tree_of_revision"]
@@ -141,6 +143,8 @@ def load(store: Store, revision: str, cache: Cache | None = None) -> ResolvedTem
 
 def tree_of_revision(resolved: ResolvedTemplate, manifest_bytes: bytes, digest: str) -> Tree:
     """A kept revision (resolved from its tree) as one side of a diff."""
+    from ..revisions.diff import Tree
+
     root = resolved.template.path.parent
     scripts = {script.path.relative_to(root).as_posix(): script for script in resolved.scripts()}
     phases = {phase: tuple(script.path.relative_to(root).as_posix() for _, script in entries)
@@ -150,6 +154,8 @@ def tree_of_revision(resolved: ResolvedTemplate, manifest_bytes: bytes, digest: 
 
 def tree_of_made(made: Made) -> Tree:
     """A template on disk, as the revision it would give, as one side of a diff."""
+    from ..revisions.diff import Tree
+
     paths = made.snapshot.paths
     scripts = {paths[os.path.realpath(s.path)]: s for s in made.resolved.scripts()}
     return Tree(made.snapshot.manifest, scripts, made.snapshot.phases, made.resolved.template)

@@ -10,18 +10,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..catalog.library import Catalog, Library
 from ..errors import BadInput, NotFound
 from ..model import Phase, Template
 from ..project import LibrarySpec, Project
-from ..revisions.lock import Lock, LockEntry, Want, check, load, lock_path
 from ..revisions.manifest import is_digest
 from ..revisions.refs import LibraryRef, from_right_st, parse
-from ..sources.base import Fetched, Resolved
 from ..sources.cache import Cache
-from .libraries import fetch_library, source_of, trust_of
-from .libraries import project as find_project
+
+if TYPE_CHECKING:  # a template of script files only (most boots) never needs a lock, a source or a library
+    from ..revisions.lock import Lock, LockEntry, Want
+    from ..sources.base import Fetched
 
 __all__ = ["Resolver", "TemplateRef", "ensure", "library_refs", "pin_template"]
 
@@ -105,6 +106,9 @@ class Resolver:
 
     def fetched(self, spec: LibrarySpec, requested: str, item: TemplateRef | None = None) -> Fetched:
         """The library at requested, fetched once (a digest: only from the cache, which alone can have it)."""
+        from ..sources.base import Fetched, Resolved
+        from .libraries import fetch_library
+
         key = (spec.name, requested)
         if key not in self.memo:
             if is_digest(requested):
@@ -122,11 +126,15 @@ class Resolver:
         return self.memo[key]
 
     def want(self, item: TemplateRef) -> Want:
+        from ..revisions.lock import Want
+
         _, spec, requested = self.library(item)
         return Want(item.text, spec.name, spec.source, requested, line=item.line)
 
     def entry(self, item: TemplateRef) -> LockEntry:
         """Resolve one reference through its source now: the lock entry it would get."""
+        from ..revisions.lock import LockEntry
+
         _, spec, requested = self.library(item)
         fetched = self.fetched(spec, requested, item)
         library = self.tree_library(fetched.tree, spec.name)
@@ -143,6 +151,8 @@ class Resolver:
 
 def ensure(proj: Project, entry: LockEntry, cache: Cache) -> Path:
     """The cached tree of a locked revision, fetched (and verified against the lock's digest) when missing."""
+    from .libraries import source_of, trust_of
+
     tree = cache.tree(entry.digest)
     if tree is not None:
         return tree
@@ -156,6 +166,8 @@ def ensure(proj: Project, entry: LockEntry, cache: Cache) -> Path:
 
 def pinned_lock(template: Template, proj: Project | None, refs: list[TemplateRef]) -> Lock | None:
     """The template's lock file, checked against the template and project file; None when there is none."""
+    from ..revisions.lock import check, load, lock_path
+
     file = lock_path(template.path)
     if not file.exists():
         return None
@@ -169,6 +181,8 @@ def pin_template(catalog: Catalog, template: Template, *, cache: Cache | None = 
     """Pin every library reference of the template in the catalog (locked digests when a lock file exists)."""
     if all((template.path.parent / s.ref).exists() for p in Phase for s in template.steps(p)):
         return
+    from .libraries import project as find_project
+
     proj = find_project(required=False)
     refs = library_refs(template, proj)
     if not refs:

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from .common import controller, run_data, run_options
-from .live import fmt_duration
 from .output import console, emit, table
 
 if TYPE_CHECKING:
@@ -51,6 +50,8 @@ def summarize(ctx: click.Context, result: FleetResult, title: str, *, quiet: boo
         if quiet:  # one line, without loading rich
             click.echo(summary)
             return
+        from .live import fmt_duration  # the live board's module: a --quiet or --json run does not load it
+
         t = table("Server", "Status", "Run", "Duration", "Detail", title=title)
         for o in result.outcomes:
             t.add_row(o.server, o.status, o.result.run_id if o.result else "-", fmt_duration(o.duration),
