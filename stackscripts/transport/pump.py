@@ -1,5 +1,5 @@
-"""Drive one exec channel: send its stdin, stream stdout/stderr as they arrive, collect the exit code;
-and keep a session's running channels so that another thread can stop them.
+"""Drive one exec channel (a probe): send its stdin, stream stdout/stderr as they arrive, collect the exit
+code; and keep a session's running commands (probes and steps) so that another thread can stop them.
 
 Works on any object with paramiko Channel's methods; this module imports no SSH library.
 """
@@ -21,6 +21,14 @@ TAIL = 1 << 20  # with an on_output callback, the result keeps only the last MiB
 POLL = 1.0  # seconds between liveness checks while the channel is quiet
 LINGER = 2.0  # after the exit status, how long to wait for output still held open by leftovers
 LINGER_MAX = 30.0  # ... even while those leftovers keep writing
+
+
+def wait_readable(source: object, seconds: float) -> None:
+    """Until `source` (anything with a fileno(): a paramiko channel) is readable, or `seconds` pass. poll(), not
+    select(): select() cannot watch a descriptor above 1023, which a 500-host fleet passes."""
+    poller = select.poll()
+    poller.register(source, select.POLLIN)  # type: ignore[arg-type]
+    poller.poll(seconds * 1000)
 
 
 class ChannelLike(Protocol):
@@ -50,6 +58,7 @@ class Outcome:
     stderr: bytes
     lost: bool = False  # the connection went away
     gave_up: bool = False  # the deadline passed and the channel was closed
+    error: str | None = None  # why it ended otherwise (the step runner died)
 
 
 def pump(
@@ -70,7 +79,7 @@ def pump(
     out, err = bytearray(), bytearray()
     try:
         if stdin:
-            _send(chan, stdin, deadline)
+            send_bounded(chan, stdin, deadline)
     except TimeoutError:
         chan.close()
         return Outcome(None, b"", b"", gave_up=True)
@@ -105,7 +114,7 @@ def pump(
                 if chan.eof_received:  # no more output: the fd stays readable, wait for the status
                     chan.status_event.wait(max(wait, 0.0))
                 else:
-                    select.select([chan], [], [], max(wait, 0.0))
+                    wait_readable(chan, max(wait, 0.0))
     except (OSError, EOFError):
         return Outcome(None, bytes(out), bytes(err), lost=True)
     # paramiko calls a closed channel's status "ready" and reports -1 when none arrived
@@ -125,7 +134,7 @@ def _died(alive: Callable[[], bool], grace: float = 0.5) -> bool:
     return True
 
 
-def _send(chan: ChannelLike, data: bytes, deadline: float | None) -> None:
+def send_bounded(chan: ChannelLike, data: bytes, deadline: float | None) -> None:
     """sendall, bounded by the deadline (the remote may stop reading)."""
     if deadline is not None:
         chan.settimeout(max(deadline - time.monotonic(), 0.001))
@@ -156,19 +165,18 @@ def _drain(chan: ChannelLike, out: bytearray, err: bytearray, on_output: OutputC
 
 
 class Command:
-    """One command a session runs: its channel once open, whether its stdin is sent, whether a cancel came."""
+    """One command a session runs: how to stop it once started, whether its stdin is sent, whether a cancel came."""
 
-    def __init__(self, lock: threading.Lock, watchdog: bool) -> None:
+    def __init__(self, lock: threading.Lock) -> None:
         self._lock = lock
-        self.watchdog = watchdog  # its remote script stops the step's process group when stdin ends
-        self.channel: ChannelLike | None = None
+        self._stop: Callable[[], None] | None = None
         self.sent = False
         self.cancelled = False
 
-    def opened(self, channel: Any) -> bool:
-        """Record the command's channel; False when a cancel came first (the command must not start)."""
+    def opened(self, stop: Callable[[], None]) -> bool:
+        """Record how to stop the command; False when a cancel came first (the command must not start)."""
         with self._lock:
-            self.channel = channel
+            self._stop = stop
             return not self.cancelled
 
     def stdin_sent(self) -> None:
@@ -180,14 +188,12 @@ class Command:
             self.stop()
 
     def stop(self) -> None:
-        """End stdin, so the remote watchdog stops the step; a command without one has its channel closed."""
-        if self.channel is None:
+        """Stop it: a probe's channel is closed, a step's runner is told (callers wait for `sent`: writing while
+        its stdin is being sent would interleave)."""
+        if self._stop is None:
             return
-        try:  # ending stdin while it is being sent would make paramiko's sendall spin: callers wait for `sent`
-            if self.watchdog:
-                self.channel.shutdown_write()
-            else:
-                self.channel.close()
+        try:
+            self._stop()
         except (OSError, EOFError):  # the connection is going: the command ends with it
             pass
 
@@ -200,9 +206,9 @@ class Running:
         self._commands: set[Command] = set()
 
     @contextmanager
-    def track(self, *, watchdog: bool) -> Iterator[Command]:
-        """A command, cancellable from entry (before its channel opens) to exit."""
-        command = Command(self._lock, watchdog)
+    def track(self) -> Iterator[Command]:
+        """A command, cancellable from entry (before it starts) to exit."""
+        command = Command(self._lock)
         with self._lock:
             self._commands.add(command)
         try:

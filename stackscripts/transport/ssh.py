@@ -1,4 +1,5 @@
-"""The SSH transport over Fabric: one connection per server, one round trip per step.
+"""The SSH transport over Fabric: connecting, authenticating, checking the host key; the open session is
+`ssh_session.SSHSession` (one runner channel for all of a server's steps).
 
 The only module that imports fabric or paramiko (it is loaded lazily through the registry).
 """
@@ -11,8 +12,6 @@ import io
 import logging
 import os
 import socket
-import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import paramiko
@@ -20,20 +19,13 @@ from fabric import Config, Connection
 from paramiko.config import SSHConfig
 
 from ..errors import ConnectionFailed, HostKeyMismatch
-from .base import ExecResult, HostSpec, OutputCallback, Session, Transport
-from .heartbeat import Heartbeat, Keepalive
+from .base import HostSpec, Transport
+from .heartbeat import Keepalive
 from .keys import is_reference, private_key_text
-from .pump import Command, Outcome, Running, pump
-from .remote import (
-    KILL_AFTER,
-    BundleFiles,
-    build_bundle_tar,
-    bundle_command,
-    command_with_timeout,
-    format_seconds,
-    read_bundle_dir,
-)
 from .ssh_connect import address, connect_failure, fingerprint, tune_socket
+from .ssh_session import CONNECTION_LOST, SSHSession
+
+__all__ = ["CONNECTION_LOST", "SSHSession", "SSHTransport", "scan_host_key"]
 
 if TYPE_CHECKING:
     from ..inputs.creds import Credentials
@@ -42,8 +34,7 @@ if TYPE_CHECKING:
 # would print it on the user's terminal. Applications that configure logging still see it.
 logging.getLogger("paramiko").addHandler(logging.NullHandler())
 
-CLIENT_GRACE = 10.0  # after timeout + KILL_AFTER the client stops waiting for the server
-CONNECTION_LOST = "connection lost"
+CHANNEL_ERRORS = (paramiko.SSHException, OSError, EOFError)  # what a channel raises when it cannot go on
 
 
 class _TrustOnFirstUse(paramiko.MissingHostKeyPolicy):
@@ -62,97 +53,7 @@ class SSHTransport(Transport):
 
     def open(self, host: HostSpec) -> SSHSession:
         """Connect and authenticate; raise ConnectionFailed or HostKeyMismatch (BadInput: a cred: key not found)."""
-        return SSHSession(host, _connect(host, self.keepalive, self.credentials), self.keepalive)
-
-
-class SSHSession(Session):
-    """An open Fabric connection; every step opens one exec channel on it."""
-
-    def __init__(self, host: HostSpec, connection: Connection, keepalive: Keepalive) -> None:
-        self.host = host
-        self.connection = connection
-        self.transport: paramiko.Transport = connection.transport
-        key = self.transport.get_remote_server_key()
-        self.host_key = f"{key.get_name()} {key.get_base64()}"
-        # OpenSSH answers any global request that wants a reply (with a failure for unknown ones)
-        self.heartbeat = Heartbeat(lambda: self.transport.global_request("keepalive@openssh.com", wait=True),
-                                   self.transport.close, keepalive).start()
-        self.running = Running()  # what cancel() stops
-
-    @property
-    def connected(self) -> bool:
-        return bool(self.transport.is_active()) and not self.heartbeat.dead
-
-    def run_bundle(
-        self,
-        bundle: BundleFiles | Path,
-        *,
-        timeout: float | None = None,
-        on_output: OutputCallback | None = None,
-    ) -> ExecResult:
-        with self.running.track(watchdog=True) as tracked:  # the remote script's watchdog stops it when stdin ends
-            files = read_bundle_dir(bundle) if isinstance(bundle, (str, Path)) else bundle
-            payload = build_bundle_tar(files)
-            return self._exec(bundle_command(len(payload), timeout), payload, timeout, on_output, tracked)
-
-    def run_command(self, command: str, *, timeout: float | None = None) -> ExecResult:
-        with self.running.track(watchdog=False) as tracked:  # a cancel closes the channel; `timeout` bounds it
-            return self._exec(command_with_timeout(command, timeout), None, timeout, None, tracked)
-
-    def cancel(self) -> None:
-        self.running.cancel()
-
-    def close(self) -> None:
-        self.heartbeat.stop()
-        self.connection.close()
-
-    def _exec(self, command: str, stdin: bytes | None, timeout: float | None, on_output: OutputCallback | None,
-              tracked: Command) -> ExecResult:
-        """One exec channel: send stdin (None: close it at once), stream output, map the ending."""
-        if not self.connected:
-            return ExecResult(-1, error=CONNECTION_LOST)
-        started = time.monotonic()
-        deadline = None if timeout is None else started + timeout + KILL_AFTER + CLIENT_GRACE
-        try:
-            channel = self.transport.open_session(timeout=self.host.connect_timeout)
-        except (paramiko.SSHException, OSError, EOFError) as exc:
-            if not self.connected:
-                return ExecResult(-1, error=CONNECTION_LOST)
-            return ExecResult(-1, error=f"cannot open an SSH channel: {exc}")
-        try:
-            if not tracked.opened(channel):
-                return ExecResult(143)  # cancelled before it started: nothing ran (143: as a stopped step)
-            channel.exec_command(command)
-            if stdin is None:
-                channel.shutdown_write()
-            outcome = pump(
-                channel,
-                stdin=stdin or b"",
-                deadline=deadline,
-                on_output=on_output,
-                alive=lambda: self.connected,
-                on_sent=tracked.stdin_sent,
-            )
-        except (paramiko.SSHException, OSError, EOFError):
-            outcome = Outcome(None, b"", b"", lost=not self.connected)
-        finally:
-            channel.close()
-        return _result(outcome, timeout, time.monotonic() - started)
-
-
-def _result(outcome: Outcome, timeout: float | None, elapsed: float) -> ExecResult:
-    out, err = outcome.stdout, outcome.stderr
-    if outcome.lost:
-        return ExecResult(-1, out, err, error=CONNECTION_LOST)
-    timed_out = f"timed out after {format_seconds(timeout)}s" if timeout is not None else None
-    if outcome.gave_up:
-        return ExecResult(124, out, err, error=timed_out)
-    if outcome.exit_code is None:
-        return ExecResult(-1, out, err, error="the remote command ended without an exit status")
-    # `timeout` exits 124 (SIGTERM worked) or 137 (SIGKILL needed) when it stopped the step.
-    if timeout is not None and outcome.exit_code in (124, 137) and elapsed >= timeout:
-        return ExecResult(outcome.exit_code, out, err, error=timed_out)
-    return ExecResult(outcome.exit_code, out, err)
+        return SSHSession(host, _connect(host, self.keepalive, self.credentials), self.keepalive, CHANNEL_ERRORS)
 
 
 def _connect(host: HostSpec, keepalive: Keepalive, credentials: Credentials | None = None) -> Connection:

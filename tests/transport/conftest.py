@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from stackscripts.transport.base import Transport, transports
+from stackscripts.transport.base import HostSpec, Transport, transports
+from stackscripts.transport.ssh import SSHSession, SSHTransport
+from tests.support.parts import require_binary
 from tests.support.sshd import SshdServer, start_many, start_sshd
 
 # run.sh helper for test bundles: load the NUL-separated env file byte-exact, then remove it.
@@ -48,9 +50,20 @@ def sshd_factory() -> Iterator[Callable[[int], list[SshdServer]]]:
             server.close()
 
 
-@pytest.fixture(params=["ssh"])
+class BashRunnerTransport(SSHTransport):
+    """The SSH transport with its step runner under bash instead of /bin/sh (dash on Debian)."""
+
+    def open(self, host: HostSpec) -> SSHSession:
+        session = super().open(host)
+        session.shell = require_binary("bash")
+        return session
+
+
+@pytest.fixture(params=["ssh", "ssh-runner-under-bash"])
 def transport(request: pytest.FixtureRequest) -> Transport:
-    """Every registered transport the contract suite covers (today: ssh)."""
+    """Every registered transport the contract suite covers (today: ssh), its runner under /bin/sh and bash."""
+    if request.param == "ssh-runner-under-bash":
+        return BashRunnerTransport()
     return transports.get(request.param)()
 
 
