@@ -15,7 +15,7 @@ from ..api.snapshots import Drift, show_revision, template_drift
 from ..errors import BadInput, StackscriptsError
 from ..model import Phase, RunState
 from ..store.base import RunRecord, ServerRecord
-from ..store.fleets import FLEET_ACTIVE, UNIT_ACTIVE, UNIT_DONE
+from ..store.fleets import FLEET_ACTIVE, UNIT_ACTIVE, UNIT_DONE, UnitState
 from .auth import Principal, visible
 from .scope import fleet_of, server_of, team_query
 
@@ -135,7 +135,7 @@ class Pages:
         done = sum(fleet.count(state) for state in UNIT_DONE)
         live = {}  # a running unit's run (the unit records it when it ends): its live page
         for unit in fleet.units:
-            if unit.state == "running" and not unit.run_id:
+            if unit.state == UnitState.RUNNING and not unit.run_id:
                 last = self.c.store.list_runs(unit.server, 1)
                 if last and last[0].state is RunState.RUNNING:
                     live[unit.server] = last[0].id

@@ -52,9 +52,12 @@ def timeline(c: Controller, runs: Sequence[RunRecord]) -> Any:
     return markup(gantt(runs, servers))
 
 
+STEP_RUNNING = "running"  # a step's state on the page (running, interrupted, failed, ok): not a RunState
+
+
 def step_state(run: RunRecord, step: StepRecord) -> str:
     if step.ended is None:
-        return "running" if run.state is RunState.RUNNING else "interrupted"
+        return STEP_RUNNING if run.state is RunState.RUNNING else "interrupted"
     return "failed" if step_failed(step) else "ok"
 
 
@@ -71,7 +74,7 @@ class RunPages:
             if page is not None:
                 cursor = max(cursor, page.after)
             steps.append({"step": step, "page": page, "state": step_state(run, step)})
-        current = next((s["step"] for s in steps if s["state"] == "running"), None)
+        current = next((s["step"] for s in steps if s["state"] == STEP_RUNNING), None)
         return Page("run.html", {"run": run, "steps": steps, "table": table(comparison(self.c, [run])),
                                  "timeline": timeline(self.c, [run]), "live": run.state is RunState.RUNNING,
                                  "cursor": cursor, "current": current, "resumable": run.state in RESUMABLE})
